@@ -1,0 +1,5 @@
+from django.urls import path
+
+urlpatterns: list = [
+    # Filled by the territory/API work (issue 3).
+]

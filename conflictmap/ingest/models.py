@@ -1,0 +1,177 @@
+"""Feeds, import runs, reports as received, and the candidates extraction proposes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.db.models import Q
+
+
+class Feed(models.Model):
+    """An RSS/Atom feed polled on its own interval, honouring ETag and Last-Modified."""
+
+    name = models.CharField(max_length=200)
+    url = models.URLField(max_length=2000, unique=True)
+    language = models.CharField(max_length=12, blank=True)
+    active = models.BooleanField(default=True)
+    interval_minutes = models.PositiveIntegerField(default=60)
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportRun(models.Model):
+    """One uploaded file or fetched source, with what became of each of its rows."""
+
+    class Kind(models.TextChoices):
+        ACLED = "acled", "ACLED CSV"
+        FEED = "feed", "RSS/Atom feed"
+        REPORT = "report", "Plain report"
+        ZONES = "zones", "Control map (GeoJSON/KML)"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    filename = models.CharField(max_length=500, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    content = models.BinaryField(blank=True, help_text="The bytes as received.")
+    content_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    options = models.JSONField(default=dict, blank=True)
+    feed = models.ForeignKey(Feed, null=True, blank=True, on_delete=models.SET_NULL)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} {self.filename or self.url}".strip()
+
+
+class Rejection(models.Model):
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="rejections")
+    row = models.CharField(max_length=100, help_text="Row number, feature index or entry id.")
+    reason = models.TextField()
+    raw = models.TextField(blank=True)
+    repaired = models.BooleanField(
+        default=False, help_text="Taken in after a safe repair (said in the reason)."
+    )
+
+    class Meta:
+        ordering = ["run", "id"]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.reason}"
+
+
+class Report(models.Model):
+    """A document as received (feed entry, article, pasted text), deduplicated."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending extraction"
+        PROCESSING = "processing", "Being processed"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+
+    url = models.URLField(max_length=2000, blank=True)
+    content_hash = models.CharField(max_length=64, unique=True)
+    title = models.CharField(max_length=1000, blank=True)
+    text = models.TextField()
+    raw = models.TextField(blank=True, help_text="As received (HTML, feed entry).")
+    published_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(max_length=12, blank=True)
+    publisher = models.CharField(max_length=200, blank=True)
+    feed = models.ForeignKey(Feed, null=True, blank=True, on_delete=models.SET_NULL)
+    run = models.ForeignKey(ImportRun, null=True, blank=True, on_delete=models.SET_NULL)
+    state = models.CharField(
+        max_length=12, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["url"], condition=~Q(url=""), name="report_url_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.url or f"Report {self.pk}"
+
+
+class Candidate(models.Model):
+    """What extraction proposes from one sentence of a report, waiting for an editor."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        ACCEPTED = "accepted", "Accepted"
+        MERGED = "merged", "Merged into an event"
+        REJECTED = "rejected", "Rejected"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="candidates")
+    sentence_index = models.PositiveIntegerField()
+    sentence = models.TextField()
+    places = models.JSONField(default=list, help_text="Matched places with spans and coordinates.")
+    actors = models.JSONField(default=list, help_text="Matched factions with spans.")
+    geom = models.PointField(srid=4326, null=True, blank=True)
+    place = models.ForeignKey(
+        "events.Place", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    date = models.DateField(null=True, blank=True)
+    event_type = models.CharField(max_length=40, blank=True)
+    sub_event_type = models.CharField(max_length=60, blank=True)
+    fatalities = models.PositiveIntegerField(null=True, blank=True)
+    confidence = models.FloatField(default=0.0)
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    event = models.ForeignKey(
+        "events.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "sentence_index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "sentence_index"], name="candidate_one_per_sentence"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type or 'Candidate'}: {self.sentence[:80]}"

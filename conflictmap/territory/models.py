@@ -1,0 +1,264 @@
+"""Factions, regions, zones and the versions of a zone in time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.gis.db import models
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, RangeOperators
+from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import ValidationError
+from django.db.models import F, Func, Q
+from simple_history.models import HistoricalRecords
+
+
+class Confidence(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed"
+    CONTESTED = "contested", "Contested"
+    CLAIMED = "claimed", "Claimed"
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+
+
+class Faction(models.Model):
+    class Kind(models.TextChoices):
+        STATE = "state", "State forces"
+        REBEL = "rebel", "Rebel / opposition"
+        MILITIA = "militia", "Militia"
+        FOREIGN_STATE = "foreign_state", "Foreign state"
+        JIHADIST = "jihadist", "Jihadist group"
+        COALITION = "coalition", "Coalition"
+        CIVILIAN = "civilian", "Civilians"
+        OTHER = "other", "Other / unknown"
+
+    name = models.CharField(max_length=200, unique=True)
+    name_ar = models.CharField("Arabic name", max_length=200, blank=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    short_name = models.CharField(max_length=40, blank=True)
+    colour = models.CharField(max_length=7, default="#888888", help_text="#rrggbb")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    aliases = ArrayField(
+        models.CharField(max_length=300),
+        default=list,
+        blank=True,
+        help_text="Other names, including Arabic ones and those other datasets (ACLED) use.",
+    )
+    backed_by = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="backs"
+    )
+    description = models.TextField(blank=True)
+    needs_review = models.BooleanField(
+        default=False, help_text="Created automatically from an unknown actor during import."
+    )
+    history = HistoricalRecords(m2m_fields=[backed_by])
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [GinIndex(fields=["aliases"], name="faction_aliases_gin")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(colour__regex=r"^#[0-9a-fA-F]{6}$"), name="faction_colour_hex"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def allies(self) -> set[int]:
+        """Ids of this faction, its backers and the factions it backs (no front between them)."""
+        ids = {self.pk}
+        ids.update(self.backed_by.values_list("pk", flat=True))
+        ids.update(self.backs.values_list("pk", flat=True))
+        return ids
+
+
+class Region(models.Model):
+    class Level(models.TextChoices):
+        COUNTRY = "country", "Country"
+        GOVERNORATE = "governorate", "Governorate"
+        DISTRICT = "district", "District"
+        SUBDISTRICT = "subdistrict", "Sub-district"
+
+    name = models.CharField(max_length=200)
+    name_ar = models.CharField("Arabic name", max_length=200, blank=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    level = models.CharField(max_length=20, choices=Level.choices)
+    code = models.CharField(max_length=40, blank=True, help_text="e.g. GeoNames admin1 or pcode")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    geom = models.MultiPolygonField(srid=4326)
+    approximate = models.BooleanField(
+        default=False, help_text="Boundary derived by us, not an official one."
+    )
+    source = models.TextField(blank=True, help_text="Where the boundary comes from, and licence.")
+
+    class Meta:
+        ordering = ["level", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(geom__isvalid=True), name="region_geom_valid")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_level_display()})"
+
+
+class Zone(models.Model):
+    """A named area that changes hands or shape over time; its versions say who and where."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=120, unique=True)
+    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.SET_NULL)
+    description = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def current_version(self, day: dt.date | None = None) -> ZoneVersion | None:
+        return self.versions.at(day or dt.date.today()).first()
+
+
+class DateRange(Func):
+    function = "daterange"
+    output_field = models.DateField()
+
+
+class ZoneVersionQuerySet(models.QuerySet):
+    def published(self) -> ZoneVersionQuerySet:
+        return self.filter(status=Status.PUBLISHED)
+
+    def at(self, day: dt.date) -> ZoneVersionQuerySet:
+        """Versions in force on `day`: valid_from <= day (inclusive) and day < valid_to
+        (exclusive), or valid_to is open (NULL)."""
+        return self.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=day), valid_from__lte=day)
+
+    def overlapping(self, start: dt.date, end: dt.date | None) -> ZoneVersionQuerySet:
+        """Versions in force on any day of [start, end) (end exclusive, None for open)."""
+        qs = self.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start))
+        if end is not None:
+            qs = qs.filter(valid_from__lt=end)
+        return qs
+
+    def in_bbox(self, bbox: tuple[float, float, float, float] | None) -> ZoneVersionQuerySet:
+        if bbox is None:
+            return self
+        from django.contrib.gis.geos import Polygon
+
+        return self.filter(geom__bboverlaps=Polygon.from_bbox(bbox))
+
+
+class ZoneVersion(models.Model):
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="versions")
+    faction = models.ForeignKey(Faction, on_delete=models.PROTECT, related_name="zone_versions")
+    geom = models.MultiPolygonField(srid=4326)
+    valid_from = models.DateField(help_text="First day this version is in force (inclusive).")
+    valid_to = models.DateField(
+        null=True, blank=True, help_text="First day it no longer is (exclusive); empty = open."
+    )
+    confidence = models.CharField(
+        max_length=12, choices=Confidence.choices, default=Confidence.CONFIRMED
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    sources = models.ManyToManyField("events.Source", blank=True, related_name="zone_versions")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(m2m_fields=[sources])
+
+    objects = ZoneVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["zone", "valid_from"]
+        indexes = [
+            models.Index(fields=["valid_from", "valid_to"], name="zoneversion_period"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(geom__isvalid=True), name="zoneversion_geom_valid"),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="zoneversion_period_not_empty",
+            ),
+            ExclusionConstraint(
+                name="zoneversion_no_overlap",
+                expressions=[
+                    ("zone", RangeOperators.EQUAL),
+                    (DateRange("valid_from", "valid_to", models.Value("[)")), RangeOperators.OVERLAPS),
+                ],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        end = self.valid_to.isoformat() if self.valid_to else "…"
+        return f"{self.zone} — {self.faction} [{self.valid_from.isoformat()}, {end})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.geom is not None and not self.geom.valid:
+            raise ValidationError({"geom": f"Invalid geometry: {self.geom.valid_reason}"})
+        if self.valid_to and self.valid_from and self.valid_to <= self.valid_from:
+            raise ValidationError({"valid_to": "valid_to must be after valid_from."})
+        if self.zone_id and self.valid_from:
+            clash = ZoneVersion.objects.filter(zone_id=self.zone_id).overlapping(
+                self.valid_from, self.valid_to
+            )
+            if self.pk:
+                clash = clash.exclude(pk=self.pk)
+            if clash.exists():
+                other = clash.first()
+                raise ValidationError(
+                    f"This period overlaps another version of {self.zone}: {other}. "
+                    "Close that version first, or use “new version from date”."
+                )
+
+    @property
+    def is_open(self) -> bool:
+        return self.valid_to is None
+
+
+def new_version_from(
+    version: ZoneVersion, day: dt.date, *, sources=(), **changes
+) -> ZoneVersion:
+    """Close `version` at `day` and open a copy from `day` with `changes` applied.
+
+    History is never overwritten: the old version keeps its period up to `day` (exclusive), the
+    new one starts on `day` (inclusive) and inherits the old end (open, usually). Run it inside a
+    transaction; the caller decides on status and sources of the new version.
+    """
+    from django.db import transaction
+
+    if day <= version.valid_from:
+        raise ValidationError(
+            f"The new version must start after {version.valid_from.isoformat()}, "
+            f"when the current one starts."
+        )
+    if version.valid_to is not None and day >= version.valid_to:
+        raise ValidationError(
+            f"{version} ends on {version.valid_to.isoformat()}; a new version from "
+            f"{day.isoformat()} does not replace it."
+        )
+    with transaction.atomic():
+        old_end = version.valid_to
+        ZoneVersion.objects.filter(pk=version.pk).update(valid_to=day)
+        version.valid_to = day
+        fields = {
+            "zone": version.zone,
+            "faction": version.faction,
+            "geom": version.geom,
+            "confidence": version.confidence,
+            "status": version.status,
+            "note": version.note,
+        }
+        fields.update(changes)
+        new = ZoneVersion(valid_from=day, valid_to=old_end, **fields)
+        new.full_clean()
+        new.save()
+        new.sources.set(sources or version.sources.all())
+    return new

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from conflictmap.web import views as web_views
+
+admin.site.site_header = "conflictmap editors"
+admin.site.site_title = "conflictmap"
+
+urlpatterns = [
+    path("", web_views.map_page, name="map"),
+    path("healthz", web_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", include("conflictmap.api.urls")),
+]

@@ -1,0 +1,76 @@
+"""Shared fixtures: real PostGIS through pytest-django; factories with non-overlapping shapes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+
+_counter = itertools.count(1)
+
+
+def square(x: float, y: float, size: float = 0.1) -> MultiPolygon:
+    """A square with its south-west corner at (x, y), counter-clockwise (RFC 7946 exterior)."""
+    ring = ((x, y), (x + size, y), (x + size, y + size), (x, y + size), (x, y))
+    return MultiPolygon(Polygon(ring), srid=4326)
+
+
+@pytest.fixture
+def make_faction(db):
+    from conflictmap.territory.models import Faction
+
+    def make(**kwargs):
+        n = next(_counter)
+        kwargs.setdefault("name", f"Faction {n}")
+        kwargs.setdefault("slug", f"faction-{n}")
+        return Faction.objects.create(**kwargs)
+
+    return make
+
+
+@pytest.fixture
+def make_zone(db):
+    from conflictmap.territory.models import Zone
+
+    def make(**kwargs):
+        n = next(_counter)
+        kwargs.setdefault("name", f"Zone {n}")
+        kwargs.setdefault("slug", f"zone-{n}")
+        return Zone.objects.create(**kwargs)
+
+    return make
+
+
+@pytest.fixture
+def make_version(db, make_zone, make_faction):
+    from conflictmap.territory.models import Status, ZoneVersion
+
+    def make(**kwargs):
+        if "zone" not in kwargs:
+            kwargs["zone"] = make_zone()
+        if "faction" not in kwargs:
+            kwargs["faction"] = make_faction()
+        kwargs.setdefault("geom", square(36.0 + next(_counter) * 0.2, 35.0))
+        kwargs.setdefault("valid_from", dt.date(2024, 11, 26))
+        kwargs.setdefault("status", Status.PUBLISHED)
+        return ZoneVersion.objects.create(**kwargs)
+
+    return make
+
+
+@pytest.fixture
+def make_event(db):
+    from conflictmap.events.models import Event, EventType
+    from conflictmap.territory.models import Status
+
+    def make(**kwargs):
+        kwargs.setdefault("date", dt.date(2024, 11, 30))
+        kwargs.setdefault("event_type", EventType.BATTLES)
+        kwargs.setdefault("sub_event_type", "Armed clash")
+        kwargs.setdefault("geom", Point(37.16, 36.2, srid=4326))
+        kwargs.setdefault("status", Status.PUBLISHED)
+        return Event.objects.create(**kwargs)
+
+    return make
