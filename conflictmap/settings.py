@@ -146,9 +146,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # Map: tiles are configurable; with no tile server reachable the map still draws our own layers.
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-MAP_TILE_ATTRIBUTION = os.environ.get(
-    "MAP_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors"
-)
+MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors")
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (35.8, 38.3),
     "DEFAULT_ZOOM": 7,

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from conflictmap.web import health
 from conflictmap.web import views as web_views
 
 admin.site.site_header = "conflictmap editors"
@@ -8,7 +9,7 @@ admin.site.site_title = "conflictmap"
 
 urlpatterns = [
     path("", web_views.map_page, name="map"),
-    path("healthz", web_views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("conflictmap.api.urls")),
 ]

@@ -1,5 +1,3 @@
-from django.urls import path
-
 urlpatterns: list = [
     # Filled by the territory/API work (issue 3).
 ]

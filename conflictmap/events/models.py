@@ -29,9 +29,7 @@ class Source(models.Model):
     class Meta:
         ordering = ["-published", "publisher"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["url"], condition=~Q(url=""), name="source_url_unique"
-            )
+            models.UniqueConstraint(fields=["url"], condition=~Q(url=""), name="source_url_unique")
         ]
 
     def __str__(self) -> str:

@@ -121,9 +121,7 @@ class Report(models.Model):
     class Meta:
         ordering = ["-received_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["url"], condition=~Q(url=""), name="report_url_unique"
-            )
+            models.UniqueConstraint(fields=["url"], condition=~Q(url=""), name="report_url_unique")
         ]
 
     def __str__(self) -> str:
@@ -145,9 +143,7 @@ class Candidate(models.Model):
     places = models.JSONField(default=list, help_text="Matched places with spans and coordinates.")
     actors = models.JSONField(default=list, help_text="Matched factions with spans.")
     geom = models.PointField(srid=4326, null=True, blank=True)
-    place = models.ForeignKey(
-        "events.Place", null=True, blank=True, on_delete=models.SET_NULL
-    )
+    place = models.ForeignKey("events.Place", null=True, blank=True, on_delete=models.SET_NULL)
     date = models.DateField(null=True, blank=True)
     event_type = models.CharField(max_length=40, blank=True)
     sub_event_type = models.CharField(max_length=60, blank=True)

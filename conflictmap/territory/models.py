@@ -47,9 +47,7 @@ class Faction(models.Model):
         blank=True,
         help_text="Other names, including Arabic ones and those other datasets (ACLED) use.",
     )
-    backed_by = models.ManyToManyField(
-        "self", symmetrical=False, blank=True, related_name="backs"
-    )
+    backed_by = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="backs")
     description = models.TextField(blank=True)
     needs_review = models.BooleanField(
         default=False, help_text="Created automatically from an unknown actor during import."
@@ -190,7 +188,10 @@ class ZoneVersion(models.Model):
                 name="zoneversion_no_overlap",
                 expressions=[
                     ("zone", RangeOperators.EQUAL),
-                    (DateRange("valid_from", "valid_to", models.Value("[)")), RangeOperators.OVERLAPS),
+                    (
+                        DateRange("valid_from", "valid_to", models.Value("[)")),
+                        RangeOperators.OVERLAPS,
+                    ),
                 ],
             ),
         ]
@@ -223,9 +224,7 @@ class ZoneVersion(models.Model):
         return self.valid_to is None
 
 
-def new_version_from(
-    version: ZoneVersion, day: dt.date, *, sources=(), **changes
-) -> ZoneVersion:
+def new_version_from(version: ZoneVersion, day: dt.date, *, sources=(), **changes) -> ZoneVersion:
     """Close `version` at `day` and open a copy from `day` with `changes` applied.
 
     History is never overwritten: the old version keeps its period up to `day` (exclusive), the

@@ -8,181 +8,547 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(db_index=True)),
-                ('date_precision', models.CharField(choices=[('day', 'Exact day'), ('week', 'Within the week'), ('month', 'Within the month')], default='day', max_length=8)),
-                ('event_type', models.CharField(choices=[('Battles', 'Battles'), ('Explosions/Remote violence', 'Explosions/Remote violence'), ('Violence against civilians', 'Violence against civilians'), ('Protests', 'Protests'), ('Riots', 'Riots'), ('Strategic developments', 'Strategic developments')], max_length=40)),
-                ('sub_event_type', models.CharField(blank=True, choices=[('Armed clash', 'Armed clash'), ('Government regains territory', 'Government regains territory'), ('Non-state actor overtakes territory', 'Non-state actor overtakes territory'), ('Chemical weapon', 'Chemical weapon'), ('Air/drone strike', 'Air/drone strike'), ('Suicide bomb', 'Suicide bomb'), ('Shelling/artillery/missile attack', 'Shelling/artillery/missile attack'), ('Remote explosive/landmine/IED', 'Remote explosive/landmine/IED'), ('Grenade', 'Grenade'), ('Sexual violence', 'Sexual violence'), ('Attack', 'Attack'), ('Abduction/forced disappearance', 'Abduction/forced disappearance'), ('Peaceful protest', 'Peaceful protest'), ('Protest with intervention', 'Protest with intervention'), ('Excessive force against protesters', 'Excessive force against protesters'), ('Violent demonstration', 'Violent demonstration'), ('Mob violence', 'Mob violence'), ('Agreement', 'Agreement'), ('Arrests', 'Arrests'), ('Change to group/activity', 'Change to group/activity'), ('Disrupted weapons use', 'Disrupted weapons use'), ('Headquarters or base established', 'Headquarters or base established'), ('Looting/property destruction', 'Looting/property destruction'), ('Non-violent transfer of territory', 'Non-violent transfer of territory'), ('Other', 'Other')], max_length=60)),
-                ('geom', django.contrib.gis.db.models.fields.PointField(srid=4326)),
-                ('location_precision', models.CharField(choices=[('exact', 'Exact place'), ('near', 'Near the place (part of a region)'), ('region', 'Larger region')], default='exact', max_length=8)),
-                ('location_name', models.CharField(blank=True, max_length=200)),
-                ('fatalities', models.PositiveIntegerField(blank=True, help_text='Empty when unknown; unknown is not zero.', null=True)),
-                ('confidence', models.CharField(choices=[('confirmed', 'Confirmed'), ('contested', 'Contested'), ('claimed', 'Claimed')], default='confirmed', max_length=12)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], default='draft', max_length=12)),
-                ('summary', models.TextField(blank=True)),
-                ('synthetic', models.BooleanField(default=False, help_text='Generated benchmark data, never real.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(db_index=True)),
+                (
+                    "date_precision",
+                    models.CharField(
+                        choices=[
+                            ("day", "Exact day"),
+                            ("week", "Within the week"),
+                            ("month", "Within the month"),
+                        ],
+                        default="day",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "event_type",
+                    models.CharField(
+                        choices=[
+                            ("Battles", "Battles"),
+                            ("Explosions/Remote violence", "Explosions/Remote violence"),
+                            ("Violence against civilians", "Violence against civilians"),
+                            ("Protests", "Protests"),
+                            ("Riots", "Riots"),
+                            ("Strategic developments", "Strategic developments"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                (
+                    "sub_event_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("Armed clash", "Armed clash"),
+                            ("Government regains territory", "Government regains territory"),
+                            (
+                                "Non-state actor overtakes territory",
+                                "Non-state actor overtakes territory",
+                            ),
+                            ("Chemical weapon", "Chemical weapon"),
+                            ("Air/drone strike", "Air/drone strike"),
+                            ("Suicide bomb", "Suicide bomb"),
+                            (
+                                "Shelling/artillery/missile attack",
+                                "Shelling/artillery/missile attack",
+                            ),
+                            ("Remote explosive/landmine/IED", "Remote explosive/landmine/IED"),
+                            ("Grenade", "Grenade"),
+                            ("Sexual violence", "Sexual violence"),
+                            ("Attack", "Attack"),
+                            ("Abduction/forced disappearance", "Abduction/forced disappearance"),
+                            ("Peaceful protest", "Peaceful protest"),
+                            ("Protest with intervention", "Protest with intervention"),
+                            (
+                                "Excessive force against protesters",
+                                "Excessive force against protesters",
+                            ),
+                            ("Violent demonstration", "Violent demonstration"),
+                            ("Mob violence", "Mob violence"),
+                            ("Agreement", "Agreement"),
+                            ("Arrests", "Arrests"),
+                            ("Change to group/activity", "Change to group/activity"),
+                            ("Disrupted weapons use", "Disrupted weapons use"),
+                            (
+                                "Headquarters or base established",
+                                "Headquarters or base established",
+                            ),
+                            ("Looting/property destruction", "Looting/property destruction"),
+                            (
+                                "Non-violent transfer of territory",
+                                "Non-violent transfer of territory",
+                            ),
+                            ("Other", "Other"),
+                        ],
+                        max_length=60,
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.PointField(srid=4326)),
+                (
+                    "location_precision",
+                    models.CharField(
+                        choices=[
+                            ("exact", "Exact place"),
+                            ("near", "Near the place (part of a region)"),
+                            ("region", "Larger region"),
+                        ],
+                        default="exact",
+                        max_length=8,
+                    ),
+                ),
+                ("location_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "fatalities",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Empty when unknown; unknown is not zero.", null=True
+                    ),
+                ),
+                (
+                    "confidence",
+                    models.CharField(
+                        choices=[
+                            ("confirmed", "Confirmed"),
+                            ("contested", "Contested"),
+                            ("claimed", "Claimed"),
+                        ],
+                        default="confirmed",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published")],
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                ("summary", models.TextField(blank=True)),
+                (
+                    "synthetic",
+                    models.BooleanField(
+                        default=False, help_text="Generated benchmark data, never real."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['date', 'id'],
+                "ordering": ["date", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ExternalId',
+            name="ExternalId",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('system', models.SlugField(help_text='e.g. acled', max_length=40)),
-                ('value', models.CharField(max_length=120)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("system", models.SlugField(help_text="e.g. acled", max_length=40)),
+                ("value", models.CharField(max_length=120)),
             ],
         ),
         migrations.CreateModel(
-            name='HistoricalEvent',
+            name="HistoricalEvent",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('date', models.DateField(db_index=True)),
-                ('date_precision', models.CharField(choices=[('day', 'Exact day'), ('week', 'Within the week'), ('month', 'Within the month')], default='day', max_length=8)),
-                ('event_type', models.CharField(choices=[('Battles', 'Battles'), ('Explosions/Remote violence', 'Explosions/Remote violence'), ('Violence against civilians', 'Violence against civilians'), ('Protests', 'Protests'), ('Riots', 'Riots'), ('Strategic developments', 'Strategic developments')], max_length=40)),
-                ('sub_event_type', models.CharField(blank=True, choices=[('Armed clash', 'Armed clash'), ('Government regains territory', 'Government regains territory'), ('Non-state actor overtakes territory', 'Non-state actor overtakes territory'), ('Chemical weapon', 'Chemical weapon'), ('Air/drone strike', 'Air/drone strike'), ('Suicide bomb', 'Suicide bomb'), ('Shelling/artillery/missile attack', 'Shelling/artillery/missile attack'), ('Remote explosive/landmine/IED', 'Remote explosive/landmine/IED'), ('Grenade', 'Grenade'), ('Sexual violence', 'Sexual violence'), ('Attack', 'Attack'), ('Abduction/forced disappearance', 'Abduction/forced disappearance'), ('Peaceful protest', 'Peaceful protest'), ('Protest with intervention', 'Protest with intervention'), ('Excessive force against protesters', 'Excessive force against protesters'), ('Violent demonstration', 'Violent demonstration'), ('Mob violence', 'Mob violence'), ('Agreement', 'Agreement'), ('Arrests', 'Arrests'), ('Change to group/activity', 'Change to group/activity'), ('Disrupted weapons use', 'Disrupted weapons use'), ('Headquarters or base established', 'Headquarters or base established'), ('Looting/property destruction', 'Looting/property destruction'), ('Non-violent transfer of territory', 'Non-violent transfer of territory'), ('Other', 'Other')], max_length=60)),
-                ('geom', django.contrib.gis.db.models.fields.PointField(srid=4326)),
-                ('location_precision', models.CharField(choices=[('exact', 'Exact place'), ('near', 'Near the place (part of a region)'), ('region', 'Larger region')], default='exact', max_length=8)),
-                ('location_name', models.CharField(blank=True, max_length=200)),
-                ('fatalities', models.PositiveIntegerField(blank=True, help_text='Empty when unknown; unknown is not zero.', null=True)),
-                ('confidence', models.CharField(choices=[('confirmed', 'Confirmed'), ('contested', 'Contested'), ('claimed', 'Claimed')], default='confirmed', max_length=12)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], default='draft', max_length=12)),
-                ('summary', models.TextField(blank=True)),
-                ('synthetic', models.BooleanField(default=False, help_text='Generated benchmark data, never real.')),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(db_index=True)),
+                (
+                    "date_precision",
+                    models.CharField(
+                        choices=[
+                            ("day", "Exact day"),
+                            ("week", "Within the week"),
+                            ("month", "Within the month"),
+                        ],
+                        default="day",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "event_type",
+                    models.CharField(
+                        choices=[
+                            ("Battles", "Battles"),
+                            ("Explosions/Remote violence", "Explosions/Remote violence"),
+                            ("Violence against civilians", "Violence against civilians"),
+                            ("Protests", "Protests"),
+                            ("Riots", "Riots"),
+                            ("Strategic developments", "Strategic developments"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                (
+                    "sub_event_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("Armed clash", "Armed clash"),
+                            ("Government regains territory", "Government regains territory"),
+                            (
+                                "Non-state actor overtakes territory",
+                                "Non-state actor overtakes territory",
+                            ),
+                            ("Chemical weapon", "Chemical weapon"),
+                            ("Air/drone strike", "Air/drone strike"),
+                            ("Suicide bomb", "Suicide bomb"),
+                            (
+                                "Shelling/artillery/missile attack",
+                                "Shelling/artillery/missile attack",
+                            ),
+                            ("Remote explosive/landmine/IED", "Remote explosive/landmine/IED"),
+                            ("Grenade", "Grenade"),
+                            ("Sexual violence", "Sexual violence"),
+                            ("Attack", "Attack"),
+                            ("Abduction/forced disappearance", "Abduction/forced disappearance"),
+                            ("Peaceful protest", "Peaceful protest"),
+                            ("Protest with intervention", "Protest with intervention"),
+                            (
+                                "Excessive force against protesters",
+                                "Excessive force against protesters",
+                            ),
+                            ("Violent demonstration", "Violent demonstration"),
+                            ("Mob violence", "Mob violence"),
+                            ("Agreement", "Agreement"),
+                            ("Arrests", "Arrests"),
+                            ("Change to group/activity", "Change to group/activity"),
+                            ("Disrupted weapons use", "Disrupted weapons use"),
+                            (
+                                "Headquarters or base established",
+                                "Headquarters or base established",
+                            ),
+                            ("Looting/property destruction", "Looting/property destruction"),
+                            (
+                                "Non-violent transfer of territory",
+                                "Non-violent transfer of territory",
+                            ),
+                            ("Other", "Other"),
+                        ],
+                        max_length=60,
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.PointField(srid=4326)),
+                (
+                    "location_precision",
+                    models.CharField(
+                        choices=[
+                            ("exact", "Exact place"),
+                            ("near", "Near the place (part of a region)"),
+                            ("region", "Larger region"),
+                        ],
+                        default="exact",
+                        max_length=8,
+                    ),
+                ),
+                ("location_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "fatalities",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Empty when unknown; unknown is not zero.", null=True
+                    ),
+                ),
+                (
+                    "confidence",
+                    models.CharField(
+                        choices=[
+                            ("confirmed", "Confirmed"),
+                            ("contested", "Contested"),
+                            ("claimed", "Claimed"),
+                        ],
+                        default="confirmed",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published")],
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                ("summary", models.TextField(blank=True)),
+                (
+                    "synthetic",
+                    models.BooleanField(
+                        default=False, help_text="Generated benchmark data, never real."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical event',
-                'verbose_name_plural': 'historical events',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical event",
+                "verbose_name_plural": "historical events",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalEvent_sources',
+            name="HistoricalEvent_sources",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
             ],
             options={
-                'verbose_name': 'HistoricalEvent_sources',
+                "verbose_name": "HistoricalEvent_sources",
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalPlace',
+            name="HistoricalPlace",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('name_ar', models.CharField(blank=True, max_length=200, verbose_name='Arabic name')),
-                ('alternate_names', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=200), blank=True, default=list, size=None)),
-                ('kind', models.CharField(choices=[('city', 'City'), ('town', 'Town'), ('village', 'Village'), ('district', 'City district'), ('base', 'Military base'), ('airport', 'Airport'), ('crossing', 'Crossing'), ('infrastructure', 'Dam, bridge or road'), ('area', 'Area')], default='town', max_length=20)),
-                ('geom', django.contrib.gis.db.models.fields.PointField(srid=4326)),
-                ('admin1_code', models.CharField(blank=True, max_length=10)),
-                ('population', models.PositiveIntegerField(blank=True, null=True)),
-                ('geonameid', models.PositiveIntegerField(blank=True, db_index=True, null=True)),
-                ('source', models.CharField(blank=True, max_length=300)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "name_ar",
+                    models.CharField(blank=True, max_length=200, verbose_name="Arabic name"),
+                ),
+                (
+                    "alternate_names",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=200),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("city", "City"),
+                            ("town", "Town"),
+                            ("village", "Village"),
+                            ("district", "City district"),
+                            ("base", "Military base"),
+                            ("airport", "Airport"),
+                            ("crossing", "Crossing"),
+                            ("infrastructure", "Dam, bridge or road"),
+                            ("area", "Area"),
+                        ],
+                        default="town",
+                        max_length=20,
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.PointField(srid=4326)),
+                ("admin1_code", models.CharField(blank=True, max_length=10)),
+                ("population", models.PositiveIntegerField(blank=True, null=True)),
+                ("geonameid", models.PositiveIntegerField(blank=True, db_index=True, null=True)),
+                ("source", models.CharField(blank=True, max_length=300)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical place',
-                'verbose_name_plural': 'historical places',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical place",
+                "verbose_name_plural": "historical places",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalSource',
+            name="HistoricalSource",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('url', models.URLField(blank=True, max_length=2000)),
-                ('publisher', models.CharField(blank=True, max_length=200)),
-                ('title', models.CharField(blank=True, max_length=500)),
-                ('published', models.DateField(blank=True, null=True)),
-                ('language', models.CharField(blank=True, help_text='ISO 639-1, e.g. en, ar', max_length=12)),
-                ('excerpt', models.TextField(blank=True, help_text='Archived excerpt of the cited text.')),
-                ('archived_url', models.URLField(blank=True, max_length=2000)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("url", models.URLField(blank=True, max_length=2000)),
+                ("publisher", models.CharField(blank=True, max_length=200)),
+                ("title", models.CharField(blank=True, max_length=500)),
+                ("published", models.DateField(blank=True, null=True)),
+                (
+                    "language",
+                    models.CharField(blank=True, help_text="ISO 639-1, e.g. en, ar", max_length=12),
+                ),
+                (
+                    "excerpt",
+                    models.TextField(blank=True, help_text="Archived excerpt of the cited text."),
+                ),
+                ("archived_url", models.URLField(blank=True, max_length=2000)),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical source',
-                'verbose_name_plural': 'historical sources',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical source",
+                "verbose_name_plural": "historical sources",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Place',
+            name="Place",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('name_ar', models.CharField(blank=True, max_length=200, verbose_name='Arabic name')),
-                ('alternate_names', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=200), blank=True, default=list, size=None)),
-                ('kind', models.CharField(choices=[('city', 'City'), ('town', 'Town'), ('village', 'Village'), ('district', 'City district'), ('base', 'Military base'), ('airport', 'Airport'), ('crossing', 'Crossing'), ('infrastructure', 'Dam, bridge or road'), ('area', 'Area')], default='town', max_length=20)),
-                ('geom', django.contrib.gis.db.models.fields.PointField(srid=4326)),
-                ('admin1_code', models.CharField(blank=True, max_length=10)),
-                ('population', models.PositiveIntegerField(blank=True, null=True)),
-                ('geonameid', models.PositiveIntegerField(blank=True, null=True, unique=True)),
-                ('source', models.CharField(blank=True, max_length=300)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "name_ar",
+                    models.CharField(blank=True, max_length=200, verbose_name="Arabic name"),
+                ),
+                (
+                    "alternate_names",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=200),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("city", "City"),
+                            ("town", "Town"),
+                            ("village", "Village"),
+                            ("district", "City district"),
+                            ("base", "Military base"),
+                            ("airport", "Airport"),
+                            ("crossing", "Crossing"),
+                            ("infrastructure", "Dam, bridge or road"),
+                            ("area", "Area"),
+                        ],
+                        default="town",
+                        max_length=20,
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.PointField(srid=4326)),
+                ("admin1_code", models.CharField(blank=True, max_length=10)),
+                ("population", models.PositiveIntegerField(blank=True, null=True)),
+                ("geonameid", models.PositiveIntegerField(blank=True, null=True, unique=True)),
+                ("source", models.CharField(blank=True, max_length=300)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Source',
+            name="Source",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(blank=True, max_length=2000)),
-                ('publisher', models.CharField(blank=True, max_length=200)),
-                ('title', models.CharField(blank=True, max_length=500)),
-                ('published', models.DateField(blank=True, null=True)),
-                ('language', models.CharField(blank=True, help_text='ISO 639-1, e.g. en, ar', max_length=12)),
-                ('excerpt', models.TextField(blank=True, help_text='Archived excerpt of the cited text.')),
-                ('archived_url', models.URLField(blank=True, max_length=2000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("url", models.URLField(blank=True, max_length=2000)),
+                ("publisher", models.CharField(blank=True, max_length=200)),
+                ("title", models.CharField(blank=True, max_length=500)),
+                ("published", models.DateField(blank=True, null=True)),
+                (
+                    "language",
+                    models.CharField(blank=True, help_text="ISO 639-1, e.g. en, ar", max_length=12),
+                ),
+                (
+                    "excerpt",
+                    models.TextField(blank=True, help_text="Archived excerpt of the cited text."),
+                ),
+                ("archived_url", models.URLField(blank=True, max_length=2000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-published', 'publisher'],
+                "ordering": ["-published", "publisher"],
             },
         ),
         migrations.CreateModel(
-            name='EventActor',
+            name="EventActor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('actor1', 'Actor 1'), ('assoc_actor_1', 'Associated with actor 1'), ('actor2', 'Actor 2'), ('assoc_actor_2', 'Associated with actor 2')], max_length=16)),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='event_actors', to='events.event')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("actor1", "Actor 1"),
+                            ("assoc_actor_1", "Associated with actor 1"),
+                            ("actor2", "Actor 2"),
+                            ("assoc_actor_2", "Associated with actor 2"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="event_actors",
+                        to="events.event",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['event', 'role'],
+                "ordering": ["event", "role"],
             },
         ),
     ]

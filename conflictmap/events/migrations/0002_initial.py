@@ -7,112 +7,212 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('events', '0001_initial'),
-        ('territory', '0001_initial'),
+        ("events", "0001_initial"),
+        ("territory", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='eventactor',
-            name='faction',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='event_roles', to='territory.faction'),
+            model_name="eventactor",
+            name="faction",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="event_roles",
+                to="territory.faction",
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='actors',
-            field=models.ManyToManyField(blank=True, related_name='events', through='events.EventActor', to='territory.faction'),
+            model_name="event",
+            name="actors",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="events",
+                through="events.EventActor",
+                to="territory.faction",
+            ),
         ),
         migrations.AddField(
-            model_name='externalid',
-            name='event',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='external_ids', to='events.event'),
+            model_name="externalid",
+            name="event",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="external_ids",
+                to="events.event",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalevent',
-            name='history_user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalevent",
+            name="history_user",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalevent_sources',
-            name='event',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='events.event'),
+            model_name="historicalevent_sources",
+            name="event",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_tablespace="",
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="events.event",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalevent_sources',
-            name='history',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='events.historicalevent'),
+            model_name="historicalevent_sources",
+            name="history",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                to="events.historicalevent",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalplace',
-            name='history_user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalplace",
+            name="history_user",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='historicalplace',
-            name='region',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='territory.region'),
+            model_name="historicalplace",
+            name="region",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="territory.region",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalsource',
-            name='history_user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalsource",
+            name="history_user",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='place',
-            name='region',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='places', to='territory.region'),
+            model_name="place",
+            name="region",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="places",
+                to="territory.region",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalevent',
-            name='place',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='events.place'),
+            model_name="historicalevent",
+            name="place",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="events.place",
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='place',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='events.place'),
+            model_name="event",
+            name="place",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="events",
+                to="events.place",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='source',
-            constraint=models.UniqueConstraint(condition=models.Q(('url', ''), _negated=True), fields=('url',), name='source_url_unique'),
+            model_name="source",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("url", ""), _negated=True),
+                fields=("url",),
+                name="source_url_unique",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalevent_sources',
-            name='source',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='events.source'),
+            model_name="historicalevent_sources",
+            name="source",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_tablespace="",
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="events.source",
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='sources',
-            field=models.ManyToManyField(blank=True, related_name='events', to='events.source'),
+            model_name="event",
+            name="sources",
+            field=models.ManyToManyField(blank=True, related_name="events", to="events.source"),
         ),
         migrations.AddConstraint(
-            model_name='eventactor',
-            constraint=models.UniqueConstraint(fields=('event', 'faction', 'role'), name='eventactor_unique_role'),
+            model_name="eventactor",
+            constraint=models.UniqueConstraint(
+                fields=("event", "faction", "role"), name="eventactor_unique_role"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='externalid',
-            constraint=models.UniqueConstraint(fields=('system', 'value'), name='externalid_unique'),
+            model_name="externalid",
+            constraint=models.UniqueConstraint(
+                fields=("system", "value"), name="externalid_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='place',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['alternate_names'], name='place_altnames_gin'),
+            model_name="place",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["alternate_names"], name="place_altnames_gin"
+            ),
         ),
         migrations.AddIndex(
-            model_name='place',
-            index=models.Index(fields=['name'], name='place_name'),
+            model_name="place",
+            index=models.Index(fields=["name"], name="place_name"),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('geom__isvalid', True)), name='event_geom_valid'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("geom__isvalid", True)), name="event_geom_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('event_type__in', ['Battles', 'Explosions/Remote violence', 'Violence against civilians', 'Protests', 'Riots', 'Strategic developments'])), name='event_type_known'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "event_type__in",
+                        [
+                            "Battles",
+                            "Explosions/Remote violence",
+                            "Violence against civilians",
+                            "Protests",
+                            "Riots",
+                            "Strategic developments",
+                        ],
+                    )
+                ),
+                name="event_type_known",
+            ),
         ),
     ]

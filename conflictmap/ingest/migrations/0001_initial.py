@@ -7,133 +7,308 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('events', '0001_initial'),
+        ("events", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Feed',
+            name="Feed",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('url', models.URLField(max_length=2000, unique=True)),
-                ('language', models.CharField(blank=True, max_length=12)),
-                ('active', models.BooleanField(default=True)),
-                ('interval_minutes', models.PositiveIntegerField(default=60)),
-                ('etag', models.CharField(blank=True, max_length=500)),
-                ('last_modified', models.CharField(blank=True, max_length=100)),
-                ('last_polled_at', models.DateTimeField(blank=True, null=True)),
-                ('next_poll_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("url", models.URLField(max_length=2000, unique=True)),
+                ("language", models.CharField(blank=True, max_length=12)),
+                ("active", models.BooleanField(default=True)),
+                ("interval_minutes", models.PositiveIntegerField(default=60)),
+                ("etag", models.CharField(blank=True, max_length=500)),
+                ("last_modified", models.CharField(blank=True, max_length=100)),
+                ("last_polled_at", models.DateTimeField(blank=True, null=True)),
+                ("next_poll_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ImportRun',
+            name="ImportRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('acled', 'ACLED CSV'), ('feed', 'RSS/Atom feed'), ('report', 'Plain report'), ('zones', 'Control map (GeoJSON/KML)')], max_length=10)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], db_index=True, default='pending', max_length=10)),
-                ('filename', models.CharField(blank=True, max_length=500)),
-                ('url', models.URLField(blank=True, max_length=2000)),
-                ('content', models.BinaryField(blank=True, help_text='The bytes as received.')),
-                ('content_hash', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('options', models.JSONField(blank=True, default=dict)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('processed', models.PositiveIntegerField(default=0)),
-                ('created', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('rejected', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('feed', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='ingest.feed')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("acled", "ACLED CSV"),
+                            ("feed", "RSS/Atom feed"),
+                            ("report", "Plain report"),
+                            ("zones", "Control map (GeoJSON/KML)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("filename", models.CharField(blank=True, max_length=500)),
+                ("url", models.URLField(blank=True, max_length=2000)),
+                ("content", models.BinaryField(blank=True, help_text="The bytes as received.")),
+                ("content_hash", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("options", models.JSONField(blank=True, default=dict)),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("processed", models.PositiveIntegerField(default=0)),
+                ("created", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("rejected", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "feed",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="ingest.feed",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Rejection',
+            name="Rejection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('row', models.CharField(help_text='Row number, feature index or entry id.', max_length=100)),
-                ('reason', models.TextField()),
-                ('raw', models.TextField(blank=True)),
-                ('repaired', models.BooleanField(default=False, help_text='Taken in after a safe repair (said in the reason).')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rejections', to='ingest.importrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "row",
+                    models.CharField(
+                        help_text="Row number, feature index or entry id.", max_length=100
+                    ),
+                ),
+                ("reason", models.TextField()),
+                ("raw", models.TextField(blank=True)),
+                (
+                    "repaired",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Taken in after a safe repair (said in the reason).",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rejections",
+                        to="ingest.importrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'id'],
+                "ordering": ["run", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Report',
+            name="Report",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(blank=True, max_length=2000)),
-                ('content_hash', models.CharField(max_length=64, unique=True)),
-                ('title', models.CharField(blank=True, max_length=1000)),
-                ('text', models.TextField()),
-                ('raw', models.TextField(blank=True, help_text='As received (HTML, feed entry).')),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('language', models.CharField(blank=True, max_length=12)),
-                ('publisher', models.CharField(blank=True, max_length=200)),
-                ('state', models.CharField(choices=[('pending', 'Pending extraction'), ('processing', 'Being processed'), ('processed', 'Processed'), ('failed', 'Failed')], db_index=True, default='pending', max_length=12)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('feed', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='ingest.feed')),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='ingest.importrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("url", models.URLField(blank=True, max_length=2000)),
+                ("content_hash", models.CharField(max_length=64, unique=True)),
+                ("title", models.CharField(blank=True, max_length=1000)),
+                ("text", models.TextField()),
+                ("raw", models.TextField(blank=True, help_text="As received (HTML, feed entry).")),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("language", models.CharField(blank=True, max_length=12)),
+                ("publisher", models.CharField(blank=True, max_length=200)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending extraction"),
+                            ("processing", "Being processed"),
+                            ("processed", "Processed"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "feed",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="ingest.feed",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="ingest.importrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at'],
+                "ordering": ["-received_at"],
             },
         ),
         migrations.CreateModel(
-            name='Candidate',
+            name="Candidate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sentence_index', models.PositiveIntegerField()),
-                ('sentence', models.TextField()),
-                ('places', models.JSONField(default=list, help_text='Matched places with spans and coordinates.')),
-                ('actors', models.JSONField(default=list, help_text='Matched factions with spans.')),
-                ('geom', django.contrib.gis.db.models.fields.PointField(blank=True, null=True, srid=4326)),
-                ('date', models.DateField(blank=True, null=True)),
-                ('event_type', models.CharField(blank=True, max_length=40)),
-                ('sub_event_type', models.CharField(blank=True, max_length=60)),
-                ('fatalities', models.PositiveIntegerField(blank=True, null=True)),
-                ('confidence', models.FloatField(default=0.0)),
-                ('state', models.CharField(choices=[('pending', 'Pending review'), ('accepted', 'Accepted'), ('merged', 'Merged into an event'), ('rejected', 'Rejected')], db_index=True, default='pending', max_length=10)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='candidates', to='events.event')),
-                ('place', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='events.place')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='candidates', to='ingest.report')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sentence_index", models.PositiveIntegerField()),
+                ("sentence", models.TextField()),
+                (
+                    "places",
+                    models.JSONField(
+                        default=list, help_text="Matched places with spans and coordinates."
+                    ),
+                ),
+                (
+                    "actors",
+                    models.JSONField(default=list, help_text="Matched factions with spans."),
+                ),
+                (
+                    "geom",
+                    django.contrib.gis.db.models.fields.PointField(
+                        blank=True, null=True, srid=4326
+                    ),
+                ),
+                ("date", models.DateField(blank=True, null=True)),
+                ("event_type", models.CharField(blank=True, max_length=40)),
+                ("sub_event_type", models.CharField(blank=True, max_length=60)),
+                ("fatalities", models.PositiveIntegerField(blank=True, null=True)),
+                ("confidence", models.FloatField(default=0.0)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending review"),
+                            ("accepted", "Accepted"),
+                            ("merged", "Merged into an event"),
+                            ("rejected", "Rejected"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="candidates",
+                        to="events.event",
+                    ),
+                ),
+                (
+                    "place",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="events.place",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="candidates",
+                        to="ingest.report",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', 'sentence_index'],
+                "ordering": ["-created_at", "sentence_index"],
             },
         ),
         migrations.AddConstraint(
-            model_name='report',
-            constraint=models.UniqueConstraint(condition=models.Q(('url', ''), _negated=True), fields=('url',), name='report_url_unique'),
+            model_name="report",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("url", ""), _negated=True),
+                fields=("url",),
+                name="report_url_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='candidate',
-            constraint=models.UniqueConstraint(fields=('report', 'sentence_index'), name='candidate_one_per_sentence'),
+            model_name="candidate",
+            constraint=models.UniqueConstraint(
+                fields=("report", "sentence_index"), name="candidate_one_per_sentence"
+            ),
         ),
     ]

@@ -13,11 +13,10 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('events', '0001_initial'),
+        ("events", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -25,206 +24,599 @@ class Migration(migrations.Migration):
         # The exclusion constraint on (zone =, period &&) needs GiST equality on integers.
         BtreeGistExtension(),
         migrations.CreateModel(
-            name='Faction',
+            name="Faction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('name_ar', models.CharField(blank=True, max_length=200, verbose_name='Arabic name')),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('short_name', models.CharField(blank=True, max_length=40)),
-                ('colour', models.CharField(default='#888888', help_text='#rrggbb', max_length=7)),
-                ('kind', models.CharField(choices=[('state', 'State forces'), ('rebel', 'Rebel / opposition'), ('militia', 'Militia'), ('foreign_state', 'Foreign state'), ('jihadist', 'Jihadist group'), ('coalition', 'Coalition'), ('civilian', 'Civilians'), ('other', 'Other / unknown')], default='other', max_length=20)),
-                ('aliases', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=300), blank=True, default=list, help_text='Other names, including Arabic ones and those other datasets (ACLED) use.', size=None)),
-                ('description', models.TextField(blank=True)),
-                ('needs_review', models.BooleanField(default=False, help_text='Created automatically from an unknown actor during import.')),
-                ('backed_by', models.ManyToManyField(blank=True, related_name='backs', to='territory.faction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                (
+                    "name_ar",
+                    models.CharField(blank=True, max_length=200, verbose_name="Arabic name"),
+                ),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                ("short_name", models.CharField(blank=True, max_length=40)),
+                ("colour", models.CharField(default="#888888", help_text="#rrggbb", max_length=7)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("state", "State forces"),
+                            ("rebel", "Rebel / opposition"),
+                            ("militia", "Militia"),
+                            ("foreign_state", "Foreign state"),
+                            ("jihadist", "Jihadist group"),
+                            ("coalition", "Coalition"),
+                            ("civilian", "Civilians"),
+                            ("other", "Other / unknown"),
+                        ],
+                        default="other",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "aliases",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=300),
+                        blank=True,
+                        default=list,
+                        help_text="Other names, including Arabic ones and those other datasets (ACLED) use.",
+                        size=None,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "needs_review",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Created automatically from an unknown actor during import.",
+                    ),
+                ),
+                (
+                    "backed_by",
+                    models.ManyToManyField(
+                        blank=True, related_name="backs", to="territory.faction"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalFaction',
+            name="HistoricalFaction",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=200)),
-                ('name_ar', models.CharField(blank=True, max_length=200, verbose_name='Arabic name')),
-                ('slug', models.SlugField(max_length=80)),
-                ('short_name', models.CharField(blank=True, max_length=40)),
-                ('colour', models.CharField(default='#888888', help_text='#rrggbb', max_length=7)),
-                ('kind', models.CharField(choices=[('state', 'State forces'), ('rebel', 'Rebel / opposition'), ('militia', 'Militia'), ('foreign_state', 'Foreign state'), ('jihadist', 'Jihadist group'), ('coalition', 'Coalition'), ('civilian', 'Civilians'), ('other', 'Other / unknown')], default='other', max_length=20)),
-                ('aliases', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=300), blank=True, default=list, help_text='Other names, including Arabic ones and those other datasets (ACLED) use.', size=None)),
-                ('description', models.TextField(blank=True)),
-                ('needs_review', models.BooleanField(default=False, help_text='Created automatically from an unknown actor during import.')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=200)),
+                (
+                    "name_ar",
+                    models.CharField(blank=True, max_length=200, verbose_name="Arabic name"),
+                ),
+                ("slug", models.SlugField(max_length=80)),
+                ("short_name", models.CharField(blank=True, max_length=40)),
+                ("colour", models.CharField(default="#888888", help_text="#rrggbb", max_length=7)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("state", "State forces"),
+                            ("rebel", "Rebel / opposition"),
+                            ("militia", "Militia"),
+                            ("foreign_state", "Foreign state"),
+                            ("jihadist", "Jihadist group"),
+                            ("coalition", "Coalition"),
+                            ("civilian", "Civilians"),
+                            ("other", "Other / unknown"),
+                        ],
+                        default="other",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "aliases",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=300),
+                        blank=True,
+                        default=list,
+                        help_text="Other names, including Arabic ones and those other datasets (ACLED) use.",
+                        size=None,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "needs_review",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Created automatically from an unknown actor during import.",
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical faction',
-                'verbose_name_plural': 'historical factions',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical faction",
+                "verbose_name_plural": "historical factions",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalFaction_backed_by',
+            name="HistoricalFaction_backed_by",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('from_faction', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='territory.faction')),
-                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='territory.historicalfaction')),
-                ('to_faction', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='territory.faction')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
+                (
+                    "from_faction",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="territory.faction",
+                    ),
+                ),
+                (
+                    "history",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="territory.historicalfaction",
+                    ),
+                ),
+                (
+                    "to_faction",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="territory.faction",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'HistoricalFaction_backed_by',
+                "verbose_name": "HistoricalFaction_backed_by",
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Region',
+            name="Region",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('name_ar', models.CharField(blank=True, max_length=200, verbose_name='Arabic name')),
-                ('slug', models.SlugField(max_length=120, unique=True)),
-                ('level', models.CharField(choices=[('country', 'Country'), ('governorate', 'Governorate'), ('district', 'District'), ('subdistrict', 'Sub-district')], max_length=20)),
-                ('code', models.CharField(blank=True, help_text='e.g. GeoNames admin1 or pcode', max_length=40)),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
-                ('approximate', models.BooleanField(default=False, help_text='Boundary derived by us, not an official one.')),
-                ('source', models.TextField(blank=True, help_text='Where the boundary comes from, and licence.')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='children', to='territory.region')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "name_ar",
+                    models.CharField(blank=True, max_length=200, verbose_name="Arabic name"),
+                ),
+                ("slug", models.SlugField(max_length=120, unique=True)),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("country", "Country"),
+                            ("governorate", "Governorate"),
+                            ("district", "District"),
+                            ("subdistrict", "Sub-district"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        blank=True, help_text="e.g. GeoNames admin1 or pcode", max_length=40
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
+                (
+                    "approximate",
+                    models.BooleanField(
+                        default=False, help_text="Boundary derived by us, not an official one."
+                    ),
+                ),
+                (
+                    "source",
+                    models.TextField(
+                        blank=True, help_text="Where the boundary comes from, and licence."
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="children",
+                        to="territory.region",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['level', 'name'],
+                "ordering": ["level", "name"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalZone',
+            name="HistoricalZone",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=120)),
-                ('description', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('region', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='territory.region')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=120)),
+                ("description", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="territory.region",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical zone',
-                'verbose_name_plural': 'historical zones',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical zone",
+                "verbose_name_plural": "historical zones",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Zone',
+            name="Zone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=120, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('region', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='territory.region')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=120, unique=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "region",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="territory.region",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalZoneVersion',
+            name="HistoricalZoneVersion",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
-                ('valid_from', models.DateField(help_text='First day this version is in force (inclusive).')),
-                ('valid_to', models.DateField(blank=True, help_text='First day it no longer is (exclusive); empty = open.', null=True)),
-                ('confidence', models.CharField(choices=[('confirmed', 'Confirmed'), ('contested', 'Contested'), ('claimed', 'Claimed')], default='confirmed', max_length=12)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], default='draft', max_length=12)),
-                ('note', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('faction', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='territory.faction')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('zone', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='territory.zone')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
+                (
+                    "valid_from",
+                    models.DateField(help_text="First day this version is in force (inclusive)."),
+                ),
+                (
+                    "valid_to",
+                    models.DateField(
+                        blank=True,
+                        help_text="First day it no longer is (exclusive); empty = open.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "confidence",
+                    models.CharField(
+                        choices=[
+                            ("confirmed", "Confirmed"),
+                            ("contested", "Contested"),
+                            ("claimed", "Claimed"),
+                        ],
+                        default="confirmed",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published")],
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "faction",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="territory.faction",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "zone",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="territory.zone",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical zone version',
-                'verbose_name_plural': 'historical zone versions',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical zone version",
+                "verbose_name_plural": "historical zone versions",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='ZoneVersion',
+            name="ZoneVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
-                ('valid_from', models.DateField(help_text='First day this version is in force (inclusive).')),
-                ('valid_to', models.DateField(blank=True, help_text='First day it no longer is (exclusive); empty = open.', null=True)),
-                ('confidence', models.CharField(choices=[('confirmed', 'Confirmed'), ('contested', 'Contested'), ('claimed', 'Claimed')], default='confirmed', max_length=12)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], default='draft', max_length=12)),
-                ('note', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('faction', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='zone_versions', to='territory.faction')),
-                ('sources', models.ManyToManyField(blank=True, related_name='zone_versions', to='events.source')),
-                ('zone', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='territory.zone')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
+                (
+                    "valid_from",
+                    models.DateField(help_text="First day this version is in force (inclusive)."),
+                ),
+                (
+                    "valid_to",
+                    models.DateField(
+                        blank=True,
+                        help_text="First day it no longer is (exclusive); empty = open.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "confidence",
+                    models.CharField(
+                        choices=[
+                            ("confirmed", "Confirmed"),
+                            ("contested", "Contested"),
+                            ("claimed", "Claimed"),
+                        ],
+                        default="confirmed",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published")],
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "faction",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="zone_versions",
+                        to="territory.faction",
+                    ),
+                ),
+                (
+                    "sources",
+                    models.ManyToManyField(
+                        blank=True, related_name="zone_versions", to="events.source"
+                    ),
+                ),
+                (
+                    "zone",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="territory.zone",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['zone', 'valid_from'],
+                "ordering": ["zone", "valid_from"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalZoneVersion_sources',
+            name="HistoricalZoneVersion_sources",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='territory.historicalzoneversion')),
-                ('source', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='events.source')),
-                ('zoneversion', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='territory.zoneversion')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
+                (
+                    "history",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="territory.historicalzoneversion",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="events.source",
+                    ),
+                ),
+                (
+                    "zoneversion",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="territory.zoneversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'HistoricalZoneVersion_sources',
+                "verbose_name": "HistoricalZoneVersion_sources",
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.AddIndex(
-            model_name='faction',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['aliases'], name='faction_aliases_gin'),
+            model_name="faction",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["aliases"], name="faction_aliases_gin"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='faction',
-            constraint=models.CheckConstraint(condition=models.Q(('colour__regex', '^#[0-9a-fA-F]{6}$')), name='faction_colour_hex'),
+            model_name="faction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("colour__regex", "^#[0-9a-fA-F]{6}$")),
+                name="faction_colour_hex",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='region',
-            constraint=models.CheckConstraint(condition=models.Q(('geom__isvalid', True)), name='region_geom_valid'),
+            model_name="region",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("geom__isvalid", True)), name="region_geom_valid"
+            ),
         ),
         migrations.AddIndex(
-            model_name='zoneversion',
-            index=models.Index(fields=['valid_from', 'valid_to'], name='zoneversion_period'),
+            model_name="zoneversion",
+            index=models.Index(fields=["valid_from", "valid_to"], name="zoneversion_period"),
         ),
         migrations.AddConstraint(
-            model_name='zoneversion',
-            constraint=models.CheckConstraint(condition=models.Q(('geom__isvalid', True)), name='zoneversion_geom_valid'),
+            model_name="zoneversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("geom__isvalid", True)), name="zoneversion_geom_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='zoneversion',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gt', models.F('valid_from')), _connector='OR'), name='zoneversion_period_not_empty'),
+            model_name="zoneversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("valid_to__isnull", True),
+                    ("valid_to__gt", models.F("valid_from")),
+                    _connector="OR",
+                ),
+                name="zoneversion_period_not_empty",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='zoneversion',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(expressions=[('zone', '='), (conflictmap.territory.models.DateRange('valid_from', 'valid_to', models.Value('[)')), '&&')], name='zoneversion_no_overlap'),
+            model_name="zoneversion",
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(
+                expressions=[
+                    ("zone", "="),
+                    (
+                        conflictmap.territory.models.DateRange(
+                            "valid_from", "valid_to", models.Value("[)")
+                        ),
+                        "&&",
+                    ),
+                ],
+                name="zoneversion_no_overlap",
+            ),
         ),
     ]

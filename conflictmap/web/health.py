@@ -1,0 +1,57 @@
+"""/healthz: is every service the dashboard needs up?"""
+
+from __future__ import annotations
+
+import time
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+
+
+def _check_database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT postgis_lib_version(), current_setting('server_version')")
+        postgis, server = cursor.fetchone()
+    return {"ok": True, "postgresql": server, "postgis": postgis}
+
+
+def _check_redis() -> dict:
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        client.ping()
+        return {"ok": True, "version": client.info("server").get("redis_version")}
+    finally:
+        client.close()
+
+
+def _check_celery() -> dict:
+    from conflictmap.celery import app
+
+    replies = app.control.ping(timeout=float(getattr(settings, "HEALTHZ_CELERY_TIMEOUT", 1.0)))
+    workers = sorted(name for reply in replies for name in reply)
+    if not workers:
+        return {"ok": False, "error": "no Celery worker answered the ping", "workers": []}
+    return {"ok": True, "workers": workers}
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database, PostGIS, Redis and Celery workers; 503 when any of them is down."""
+    checks: dict[str, dict] = {}
+    for name, check in (
+        ("database", _check_database),
+        ("redis", _check_redis),
+        ("celery", _check_celery),
+    ):
+        started = time.monotonic()
+        try:
+            result = check()
+        except Exception as exc:  # a health check reports every failure, whatever it is
+            result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        result["ms"] = round((time.monotonic() - started) * 1000, 1)
+        checks[name] = result
+    ok = all(c["ok"] for c in checks.values())
+    return JsonResponse({"ok": ok, "checks": checks}, status=200 if ok else 503)
