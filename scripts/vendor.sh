@@ -1,0 +1,21 @@
+#!/bin/sh
+# Copy the pinned front-end libraries (package.json + package-lock.json) into static/vendor/.
+# The copies are committed, so running the site needs neither npm nor a CDN; run this after
+# changing a version in package.json. Leaflet itself comes with django-leaflet.
+set -eu
+cd "$(dirname "$0")/.."
+npm ci --no-audit --no-fund --ignore-scripts
+rm -rf static/vendor/leaflet.markercluster static/vendor/uplot
+mkdir -p static/vendor/leaflet.markercluster static/vendor/uplot
+cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
+   node_modules/leaflet.markercluster/dist/MarkerCluster.css \
+   node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css \
+   node_modules/leaflet.markercluster/MIT-LICENCE.txt \
+   static/vendor/leaflet.markercluster/
+cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css \
+   node_modules/uplot/LICENSE static/vendor/uplot/
+for pkg in leaflet.markercluster uplot; do
+  node -e "process.stdout.write(require('./node_modules/$pkg/package.json').version)" \
+    > "static/vendor/$pkg/VERSION"
+done
+echo "vendored: $(cat static/vendor/leaflet.markercluster/VERSION) markercluster, $(cat static/vendor/uplot/VERSION) uPlot"
