@@ -14,6 +14,22 @@ from celery.schedules import crontab
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def _load_runtime_env(path: Path) -> None:
+    """Defaults written by scripts/setup.sh (e.g. the URL of a private PostgreSQL cluster).
+
+    Real environment variables always win over this file.
+    """
+    if not path.is_file():
+        return
+    for line in path.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() and not key.lstrip().startswith("#"):
+            os.environ.setdefault(key.strip(), value.strip())
+
+
+_load_runtime_env(BASE_DIR / "var" / "runtime.env")
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -157,6 +173,16 @@ LEAFLET_CONFIG = {
     if MAP_TILE_URL
     else [],
     "ATTRIBUTION_PREFIX": "conflictmap",
+    # The map page's clustering plugin, vendored by scripts/vendor.sh (only the map page asks for it).
+    "PLUGINS": {
+        "markercluster": {
+            "css": [
+                "vendor/leaflet.markercluster/MarkerCluster.css",
+                "vendor/leaflet.markercluster/MarkerCluster.Default.css",
+            ],
+            "js": "vendor/leaflet.markercluster/leaflet.markercluster.js",
+        },
+    },
 }
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -245,8 +245,8 @@ def new_version_from(version: ZoneVersion, day: dt.date, *, sources=(), **change
         )
     with transaction.atomic():
         old_end = version.valid_to
-        ZoneVersion.objects.filter(pk=version.pk).update(valid_to=day)
         version.valid_to = day
+        version.save(update_fields=["valid_to", "updated_at"])  # save(), so history records it
         fields = {
             "zone": version.zone,
             "faction": version.faction,

@@ -1,0 +1,40 @@
+# conflictmap: the verbs. `make run` and `make test` work on a fresh Debian 12 machine.
+SHELL := /bin/bash
+PY := .venv/bin/python
+MANAGE := $(PY) manage.py
+
+.PHONY: run test setup setup-test lint format check migrate demo
+
+## run: install what is missing, migrate, load the demo once, start web + worker + beat
+run: setup
+	scripts/run.sh
+
+## test: the same setup, then lint, Django's checks and the whole suite against real PostGIS
+test: setup-test
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	$(MANAGE) check
+	$(MANAGE) makemigrations --check --dry-run
+	DEBUG=false SECRET_KEY=check-deploy-$$RANDOM$$RANDOM$$RANDOM$$RANDOM$$RANDOM-not-used-anywhere \
+	  ALLOWED_HOSTS=conflictmap.example $(MANAGE) check --deploy --fail-level WARNING
+	.venv/bin/pytest
+
+setup:
+	scripts/setup.sh
+
+setup-test:
+	scripts/setup.sh --test
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format:
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+migrate: setup
+	$(MANAGE) migrate --noinput
+
+demo: migrate
+	$(MANAGE) load_demo

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Prepare this machine for conflictmap: Debian packages, the virtual environment, PostgreSQL with
+# PostGIS and Redis (found through DATABASE_URL / REDIS_URL, on 127.0.0.1, or started privately
+# under var/). Safe to run again: every step checks before it acts.
+#   scripts/setup.sh          what `make run` needs
+#   scripts/setup.sh --test   plus what the test suite needs (Chromium for the browser tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+mode=${1:-run}
+mkdir -p var var/staticfiles var/media
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+
+# -- Debian packages ------------------------------------------------------------------------
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+want=()
+need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed" || want+=("$1"); }
+
+pg_version=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1 || true)
+if [ -z "${DATABASE_URL:-}" ] && [ -z "$pg_version" ] && ! port_open 127.0.0.1 5432; then
+  # No PostgreSQL at all: install the server binaries; a private cluster is made below.
+  need_pkg postgresql
+  pg_version=15
+fi
+[ -n "$pg_version" ] && need_pkg "postgresql-${pg_version}-postgis-3"
+need_pkg gdal-bin
+need_pkg postgresql-client
+command -v python3 >/dev/null || need_pkg python3
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkg python3-venv
+if [ -z "${REDIS_URL:-}" ] && ! port_open 127.0.0.1 6379; then need_pkg redis-server; fi
+if [ "$mode" = "--test" ]; then
+  need_pkg chromium
+  need_pkg docker-compose
+fi
+if [ ${#want[@]} -gt 0 ]; then
+  log "installing Debian packages: ${want[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+fi
+pg_version=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1 || true)
+
+# -- Python virtual environment ---------------------------------------------------------------
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  python3 -m venv .venv
+fi
+stamp=.venv/.installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  log "installing Python dependencies into .venv"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e ".[dev]"
+  touch "$stamp"
+fi
+
+# -- PostgreSQL -------------------------------------------------------------------------------
+runtime=var/runtime.env
+: >"$runtime.new"
+if [ -z "${DATABASE_URL:-}" ] && ! port_open 127.0.0.1 5432; then
+  pgdata=$ROOT/var/pg/data
+  pgport=54329
+  pgbin=/usr/lib/postgresql/$pg_version/bin
+  as_pg=()
+  if [ "$(id -u)" -eq 0 ]; then as_pg=(runuser -u postgres --); fi
+  if [ ! -f "$pgdata/PG_VERSION" ]; then
+    log "no PostgreSQL server found: creating a private cluster in var/pg"
+    mkdir -p "$pgdata"
+    [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$ROOT/var/pg"
+    "${as_pg[@]}" "$pgbin/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 >/dev/null
+  fi
+  if ! port_open 127.0.0.1 $pgport; then
+    log "starting the private PostgreSQL on 127.0.0.1:$pgport"
+    "${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdata" -l "$pgdata/../server.log" -w \
+      -o "-p $pgport -k /tmp -c listen_addresses=127.0.0.1" start >/dev/null
+  fi
+  echo "DATABASE_URL=postgis://postgres@127.0.0.1:$pgport/conflictmap" >>"$runtime.new"
+fi
+
+# -- Redis ------------------------------------------------------------------------------------
+if [ -z "${REDIS_URL:-}" ] && ! port_open 127.0.0.1 6379; then
+  log "no Redis found: starting one on 127.0.0.1:6379 (nothing kept on disk)"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir "$ROOT/var" --logfile "$ROOT/var/redis.log"
+  for _ in $(seq 50); do port_open 127.0.0.1 6379 && break; sleep 0.1; done
+fi
+mv "$runtime.new" "$runtime"
+
+# -- Database and extensions ------------------------------------------------------------------
+.venv/bin/python scripts/create_database.py
+log "setup done"
