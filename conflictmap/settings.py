@@ -27,7 +27,7 @@ def _load_runtime_env(path: Path) -> None:
             os.environ.setdefault(key.strip(), value.strip())
 
 
-_load_runtime_env(BASE_DIR / "var" / "runtime.env")
+_load_runtime_env(Path(os.environ.get("CONFLICTMAP_VAR", BASE_DIR / "var")) / "runtime.env")
 
 
 def env_bool(name: str, default: bool) -> bool:

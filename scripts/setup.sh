@@ -4,11 +4,15 @@
 # under var/). Safe to run again: every step checks before it acts.
 #   scripts/setup.sh          what `make run` needs
 #   scripts/setup.sh --test   plus what the test suite needs (Chromium for the browser tests)
+# Environment: DATABASE_URL / REDIS_URL (use these servers), CONFLICTMAP_VAR (state folder, default
+# var/), PG_PRIVATE=1 (make and use a private cluster even when a server answers on 5432),
+# PG_PRIVATE_PORT (its port, default 54329).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 mode=${1:-run}
-mkdir -p var var/staticfiles var/media
+VAR=${CONFLICTMAP_VAR:-$ROOT/var}
+mkdir -p "$VAR" var/staticfiles var/media
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -19,7 +23,11 @@ want=()
 need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed" || want+=("$1"); }
 
 pg_version=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1 || true)
-if [ -z "${DATABASE_URL:-}" ] && [ -z "$pg_version" ] && ! port_open 127.0.0.1 5432; then
+private_pg=""
+if [ -z "${DATABASE_URL:-}" ] && { [ -n "${PG_PRIVATE:-}" ] || ! port_open 127.0.0.1 5432; }; then
+  private_pg=1
+fi
+if [ -n "$private_pg" ] && [ ! -x "/usr/lib/postgresql/${pg_version:-none}/bin/initdb" ]; then
   # No PostgreSQL at all: install the server binaries; a private cluster is made below.
   need_pkg postgresql
   pg_version=15
@@ -55,24 +63,37 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 # -- PostgreSQL -------------------------------------------------------------------------------
-runtime=var/runtime.env
+runtime=$VAR/runtime.env
 : >"$runtime.new"
-if [ -z "${DATABASE_URL:-}" ] && ! port_open 127.0.0.1 5432; then
-  pgdata=$ROOT/var/pg/data
-  pgport=54329
+if [ -n "$private_pg" ]; then
+  pgdata=$VAR/pg/data
+  pgport=${PG_PRIVATE_PORT:-54329}
   pgbin=/usr/lib/postgresql/$pg_version/bin
   as_pg=()
   if [ "$(id -u)" -eq 0 ]; then as_pg=(runuser -u postgres --); fi
   if [ ! -f "$pgdata/PG_VERSION" ]; then
-    log "no PostgreSQL server found: creating a private cluster in var/pg"
+    log "no PostgreSQL server to use: creating a private cluster in $VAR/pg"
     mkdir -p "$pgdata"
-    [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$ROOT/var/pg"
+    if [ "$(id -u)" -eq 0 ]; then
+      chown -R postgres:postgres "$VAR/pg"
+      # The server runs as 'postgres' and must be able to reach its folder: let it traverse
+      # (x, not read) the folders above it that do not allow that yet.
+      d=$VAR
+      while [ "$d" != "/" ]; do
+        if ! runuser -u postgres -- test -x "$d"; then
+          log "allowing the postgres user to traverse $d (chmod o+x)"
+          chmod o+x "$d"
+        fi
+        d=$(dirname "$d")
+      done
+    fi
     "${as_pg[@]}" "$pgbin/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 >/dev/null
   fi
   if ! port_open 127.0.0.1 $pgport; then
     log "starting the private PostgreSQL on 127.0.0.1:$pgport"
     "${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdata" -l "$pgdata/../server.log" -w \
       -o "-p $pgport -k /tmp -c listen_addresses=127.0.0.1" start >/dev/null
+    for _ in $(seq 50); do port_open 127.0.0.1 "$pgport" && break; sleep 0.1; done
   fi
   echo "DATABASE_URL=postgis://postgres@127.0.0.1:$pgport/conflictmap" >>"$runtime.new"
 fi
@@ -87,5 +108,5 @@ fi
 mv "$runtime.new" "$runtime"
 
 # -- Database and extensions ------------------------------------------------------------------
-.venv/bin/python scripts/create_database.py
+CONFLICTMAP_VAR=$VAR .venv/bin/python scripts/create_database.py
 log "setup done"
