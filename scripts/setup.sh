@@ -41,6 +41,7 @@ if [ -z "${REDIS_URL:-}" ] && ! port_open 127.0.0.1 6379; then need_pkg redis-se
 if [ "$mode" = "--test" ]; then
   need_pkg chromium
   need_pkg docker-compose
+  need_pkg redis-server  # the ingestion tests restart a private Redis
 fi
 if [ ${#want[@]} -gt 0 ]; then
   log "installing Debian packages: ${want[*]}"
