@@ -1,0 +1,43 @@
+// Building DOM nodes from data without innerHTML, so text from the database is never markup.
+
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function sourceList(sources) {
+  if (!sources || sources.length === 0) return h("p", { class: "small" }, "No source recorded.");
+  return h(
+    "ul",
+    { class: "sources" },
+    sources.map((source) =>
+      h(
+        "li",
+        {},
+        h("a", { href: source.url, target: "_blank", rel: "noopener noreferrer", class: "source-link" },
+          source.title || source.url),
+        source.publisher ? ` (${source.publisher})` : "",
+      ),
+    ),
+  );
+}
+
+export function arabic(text) {
+  return text ? h("span", { lang: "ar", dir: "rtl", class: "ar" }, text) : null;
+}
+
+export function formatKm2(value) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  return Math.round(value).toLocaleString("en-GB");
+}

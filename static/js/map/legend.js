@@ -1,0 +1,44 @@
+// The legend: faction colour, name (with its Arabic form), backers and km² held on the slider date.
+import { arabic, formatKm2, h } from "./dom.js";
+
+export function createLegend({ factions }) {
+  const body = document.querySelector("#legend tbody");
+  const dateLabel = document.getElementById("legend-date");
+  let area = null; // {steps: [...], series: [{faction, km2: [...]}]}
+
+  function kmAt(slug, date) {
+    if (!area) return null;
+    let index = -1;
+    for (let i = 0; i < area.steps.length && area.steps[i] <= date; i += 1) index = i;
+    if (index < 0) return null;
+    const series = area.series.find((s) => s.faction.slug === slug);
+    return series ? series.km2[index] : null;
+  }
+
+  function render(date, visible) {
+    dateLabel.textContent = date;
+    const present = new Map();
+    for (const props of visible) present.set(props.faction.slug, props.faction);
+    const rows = [...present.values()]
+      .map((faction) => ({ faction: factions.get(faction.slug) || { ...faction, backed_by: [] }, km2: kmAt(faction.slug, date) }))
+      .sort((a, b) => (b.km2 ?? -1) - (a.km2 ?? -1) || a.faction.name.localeCompare(b.faction.name));
+    body.replaceChildren(...rows.map(({ faction, km2 }) => h(
+      "tr",
+      { dataset: { faction: faction.slug } },
+      h("th", { scope: "row" },
+        h("span", { class: "swatch", style: `background:${faction.colour}`, "aria-hidden": "true" }),
+        faction.name, faction.name_ar ? [" ", arabic(faction.name_ar)] : null),
+      h("td", { class: "small" }, (faction.backed_by || [])
+        .map((slug) => factions.get(slug)?.short_name || factions.get(slug)?.name || slug).join(", ") || "–"),
+      h("td", { class: "num" }, formatKm2(km2)),
+    )));
+    if (rows.length === 0) {
+      body.replaceChildren(h("tr", {}, h("td", { colspan: "3", class: "small" }, "No zone recorded on this date.")));
+    }
+  }
+
+  return {
+    setArea(data) { area = data; },
+    render,
+  };
+}

@@ -1,0 +1,318 @@
+// Glue: reads the server's configuration (json_script "map-config") and the URL state, waits for
+// django-leaflet's map:init, wires the modules together and keeps the URL a permalink.
+import { createApi } from "./api.js";
+import { createPlaceLayer, createRegionLayer } from "./basemap.js";
+import { createChart } from "./charts.js";
+import { createCompareLayer } from "./compare.js";
+import { addDays, clampDate, daysBetween } from "./dates.js";
+import { h } from "./dom.js";
+import { createEventLayer, renderEventPanel, shapeSvg } from "./events.js";
+import { createLegend } from "./legend.js";
+import { createFrontLineLayer, createPerDateCache } from "./perdate.js";
+import { createTimeSlider } from "./timeslider.js";
+import { ALL_LAYERS, readState, saveState, writeQuery } from "./urlstate.js";
+import { createZoneLayer } from "./zones.js";
+
+const config = JSON.parse(document.getElementById("map-config").textContent);
+const api = createApi(config.api);
+const factions = new Map(config.factions.map((faction) => [faction.slug, faction]));
+const { first_date: first, last_date: last } = config.extent;
+const chartStep = daysBetween(first, last) > 120 ? "week" : "day";
+
+// Start the big requests now, before the map exists: the zone versions of the whole period are
+// loaded once and filtered by date in the browser.
+const zonesRequest = api.get("zones", { from: first, to: last });
+const areaRequest = api.get("stats/area", { from: first, to: last, step: chartStep });
+const eventStatsRequest = api.get("stats/events", { from: first, to: last, step: "week", by: "type" });
+for (const request of [zonesRequest, areaRequest, eventStatsRequest]) request.catch(() => {});
+
+const state = readState(window.location.search, {
+  date: last,
+  center: null,
+  zoom: null,
+  layers: ALL_LAYERS,
+  type: "",
+  actor: "",
+  q: "",
+  window: 7,
+  step: "day",
+  compare: "",
+});
+state.date = clampDate(state.date, first, last);
+
+const statusLine = document.getElementById("status");
+const problems = new Map();
+function report(topic, error) {
+  if (error) problems.set(topic, `${topic}: ${error.message}`);
+  else problems.delete(topic);
+  statusLine.textContent = [...problems.values()].join(" · ");
+  statusLine.classList.toggle("error", problems.size > 0);
+}
+
+let saveTimer = null;
+function persist() {
+  clearTimeout(saveTimer);
+  saveTimer = setTimeout(() => {
+    const url = saveState(state);
+    document.getElementById("permalink").href = url;
+  }, 120);
+}
+
+function start(map) {
+  const container = map.getContainer();
+  container.setAttribute("aria-label", "Map of control zones, front lines and events");
+  map.createPane("regions").style.zIndex = "405";
+  map.createPane("labels").style.zIndex = "640";
+  map.getPane("labels").style.pointerEvents = "none";
+  map.setView(state.center || config.defaultCenter, state.zoom ?? config.defaultZoom, { animate: false });
+
+  const zones = createZoneLayer(map, { factions });
+  const frontlines = createFrontLineLayer(map, api);
+  const contested = createPerDateCache(api, "zones");
+  const compare = createCompareLayer(map, api);
+  const regions = createRegionLayer(map, api);
+  const places = createPlaceLayer(map, api);
+  const legend = createLegend({ factions });
+  const charts = [];
+  const panel = document.getElementById("event-panel");
+  const events = createEventLayer(map, api, {
+    eventTypes: config.eventTypes,
+    onSelect: showEvent,
+    onLoaded: listEvents,
+  });
+
+  const layers = { zones: zones.layer, frontlines: frontlines.layer, events: events.layer, regions: regions.layer, places: places.layer };
+  function applyLayers() {
+    for (const [name, layer] of Object.entries(layers)) {
+      if (state.layers.has(name)) map.addLayer(layer);
+      else map.removeLayer(layer);
+    }
+    for (const box of document.querySelectorAll('#layers input[name="layer"]')) box.checked = state.layers.has(box.value);
+  }
+
+  // --- Events: filters, legend, panel ------------------------------------------------------
+  const typeSelect = document.getElementById("filter-type");
+  const actorSelect = document.getElementById("filter-actor");
+  const query = document.getElementById("filter-q");
+  const windowSelect = document.getElementById("window");
+  for (const type of config.eventTypes) typeSelect.append(h("option", { value: type.value }, type.label));
+  for (const faction of config.factions) actorSelect.append(h("option", { value: faction.slug }, faction.name));
+  if (![...windowSelect.options].some((o) => Number(o.value) === state.window)) {
+    windowSelect.append(h("option", { value: String(state.window) }, `${state.window} days`));
+  }
+  typeSelect.value = state.type;
+  actorSelect.value = state.actor;
+  query.value = state.q;
+  windowSelect.value = String(state.window);
+
+  const eventLegend = document.getElementById("event-legend");
+  const legendItems = new Map();
+  for (const type of config.eventTypes) {
+    const count = h("span", { class: "count" });
+    const item = h("li", { dataset: { type: type.value } }, h("span", { class: "shape" }), " ", type.label, " ", count);
+    item.firstChild.innerHTML = shapeSvg(type);
+    legendItems.set(type.value, count);
+    eventLegend.append(item);
+  }
+
+  function eventWindow() {
+    return { start: clampDate(addDays(state.date, 1 - state.window), "0000-01-01", state.date), end: state.date };
+  }
+
+  function eventParams() {
+    const { start: from, end } = eventWindow();
+    return { start: from, end, type: state.type, actor: state.actor, q: state.q };
+  }
+
+  function listEvents(features) {
+    const counts = new Map();
+    for (const feature of features) counts.set(feature.properties.type, (counts.get(feature.properties.type) || 0) + 1);
+    for (const [type, node] of legendItems) node.textContent = counts.get(type) ? `(${counts.get(type)})` : "";
+    const { start: from, end } = eventWindow();
+    document.getElementById("event-count").textContent =
+      `${features.length} event${features.length === 1 ? "" : "s"} from ${from} to ${end}.`;
+  }
+
+  function showEvent(feature) {
+    document.getElementById("event-title").textContent = feature.properties.type || "Event";
+    document.getElementById("event-body").replaceChildren(renderEventPanel(feature, { factions }));
+    panel.hidden = false;
+    panel.scrollIntoView({ block: "nearest" });
+    document.getElementById("event-close").focus({ preventScroll: true });
+  }
+  document.getElementById("event-close").addEventListener("click", () => { panel.hidden = true; });
+
+  let eventsTimer = null;
+  function refreshEvents(delay = 0) {
+    clearTimeout(eventsTimer);
+    eventsTimer = setTimeout(() => {
+      if (!state.layers.has("events")) return;
+      events.update(eventParams()).then(() => report("events"), (error) => report("events", error));
+    }, delay);
+  }
+
+  document.getElementById("event-filters").addEventListener("submit", (event) => event.preventDefault());
+  typeSelect.addEventListener("change", () => { state.type = typeSelect.value; afterChange(); refreshEvents(); });
+  actorSelect.addEventListener("change", () => { state.actor = actorSelect.value; afterChange(); refreshEvents(); });
+  windowSelect.addEventListener("change", () => { state.window = Number(windowSelect.value); afterChange(); refreshEvents(); });
+  query.addEventListener("input", () => { state.q = query.value.trim(); afterChange(); refreshEvents(300); });
+
+  // --- Compare -------------------------------------------------------------------------------
+  const compareOn = document.getElementById("compare-on");
+  const compareFrom = document.getElementById("compare-from");
+  compareFrom.min = first;
+  compareFrom.max = last;
+  compareFrom.value = state.compare || first;
+  compareOn.checked = Boolean(state.compare);
+  function refreshCompare() {
+    if (state.compare) {
+      map.addLayer(compare.layer);
+      compare.show(state.compare, state.date);
+    } else {
+      compare.hide();
+      map.removeLayer(compare.layer);
+    }
+  }
+  compareOn.addEventListener("change", () => {
+    state.compare = compareOn.checked ? clampDate(compareFrom.value || first, first, last) : "";
+    afterChange();
+    refreshCompare();
+  });
+  compareFrom.addEventListener("change", () => {
+    if (!compareFrom.value) return;
+    compareFrom.value = clampDate(compareFrom.value, first, last);
+    if (compareOn.checked) {
+      state.compare = compareFrom.value;
+      afterChange();
+      refreshCompare();
+    }
+  });
+
+  // --- Export links --------------------------------------------------------------------------
+  function bbox() {
+    const b = map.getBounds();
+    const round = (v) => v.toFixed(4);
+    return [Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()), Math.min(180, b.getEast()), Math.min(90, b.getNorth())]
+      .map(round).join(",");
+  }
+  function refreshExports() {
+    const box = bbox();
+    document.getElementById("export-zones").href = api.url("zones", { date: state.date, bbox: box, download: 1 });
+    document.getElementById("export-events-geojson").href = api.url("events", { ...eventParams(), bbox: box, download: 1 });
+    document.getElementById("export-events-csv").href = api.url("events", { ...eventParams(), bbox: box, format: "csv", download: 1 });
+    document.getElementById("permalink").href = `${window.location.pathname}?${writeQuery(state)}`;
+  }
+
+  function afterChange() {
+    refreshExports();
+    persist();
+  }
+
+  // --- Per-date layers -----------------------------------------------------------------------
+  function refreshPerDate(date) {
+    if (state.layers.has("frontlines")) {
+      frontlines.setDate(date).then(() => report("front lines"), (error) => report("front lines", error));
+    }
+    if (state.layers.has("zones")) {
+      contested.get(date).then((collection) => {
+        if (zones.date !== date) return;
+        zones.setContested(collection.features.filter((f) => f.properties.contested).map((f) => f.properties.version ?? f.id));
+      }, (error) => report("contested zones", error));
+    }
+  }
+
+  function redraw(date) {
+    zones.setDate(date);
+    legend.render(date, zones.visible());
+    for (const chart of charts) chart.mark(date);
+    container.dataset.drawnDate = date;
+  }
+
+  const slider = createTimeSlider({
+    first,
+    last,
+    date: state.date,
+    step: state.step,
+    onChange(date, source) {
+      performance.mark("step-start");
+      state.date = date;
+      redraw(date);
+      const measure = performance.measure("step-redraw", "step-start");
+      container.dataset.stepMs = measure.duration.toFixed(2);
+      requestAnimationFrame(() => performance.measure("step-paint", "step-start"));
+      refreshPerDate(date);
+      if (source === "play") frontlines.prefetch(slider.step === "day" ? addDays(date, 1) : date);
+      refreshEvents(source === "play" || source === "slider" ? 150 : 0);
+      if (state.compare) compare.show(state.compare, date);
+      afterChange();
+    },
+    onStepChange(step) {
+      state.step = step;
+      afterChange();
+    },
+  });
+
+  for (const box of document.querySelectorAll('#layers input[name="layer"]')) {
+    box.addEventListener("change", () => {
+      if (box.checked) state.layers.add(box.value);
+      else state.layers.delete(box.value);
+      applyLayers();
+      if (box.checked && box.value === "events") refreshEvents();
+      if (box.checked && (box.value === "frontlines" || box.value === "zones")) refreshPerDate(state.date);
+      afterChange();
+    });
+  }
+
+  map.on("moveend", () => {
+    const center = map.getCenter();
+    state.center = [center.lat, center.lng];
+    state.zoom = map.getZoom();
+    afterChange();
+  });
+
+  applyLayers();
+  refreshExports();
+  regions.load().then(() => report("regions"), (error) => report("regions", error));
+  places.load().then(() => report("places"), (error) => report("places", error));
+
+  zonesRequest.then((collection) => {
+    zones.load(collection);
+    redraw(state.date);
+    const drawn = performance.now();
+    performance.measure("zones-drawn", { start: 0, end: drawn });
+    container.dataset.zonesMs = drawn.toFixed(1);
+    container.dataset.zoneVersions = String(zones.count);
+    report("zones");
+  }, (error) => report("zones", error));
+  refreshPerDate(state.date);
+  refreshEvents();
+  refreshCompare();
+
+  areaRequest.then((area) => {
+    legend.setArea(area);
+    legend.render(state.date, zones.visible());
+    const chart = createChart(document.getElementById("chart-area"), {
+      steps: area.steps,
+      series: area.series.map((s) => ({ label: s.faction.name, colour: s.faction.colour, values: s.km2 })),
+      onPick: (date) => slider.set(date, "chart"),
+    });
+    chart.mark(state.date);
+    charts.push(chart);
+  }, (error) => report("area chart", error));
+
+  eventStatsRequest.then((stats) => {
+    const types = new Map(config.eventTypes.map((type) => [type.value, type]));
+    const chart = createChart(document.getElementById("chart-events"), {
+      steps: stats.steps,
+      series: stats.series.map((s) => ({ label: s.label || s.key, colour: types.get(s.key)?.colour || "#666", values: s.counts })),
+      bars: false,
+      onPick: (date) => slider.set(date, "chart"),
+    });
+    chart.mark(state.date);
+    charts.push(chart);
+  }, (error) => report("events chart", error));
+
+  persist();
+}
+
+window.addEventListener("map:init", (event) => start(event.detail.map), { once: true });
