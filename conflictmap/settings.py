@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -154,11 +153,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "poll-due-feeds": {"task": "conflictmap.ingest.tasks.poll_due_feeds", "schedule": 60.0},
     "sweep-pending": {"task": "conflictmap.ingest.tasks.sweep_pending", "schedule": 120.0},
-    "nightly-cleanup": {
-        "task": "conflictmap.ingest.tasks.sweep_pending",
-        "schedule": crontab(hour=3, minute=0),
-    },
 }
+# Ingestion: a claimed item whose worker shows no sign of life for this long is taken again; the
+# sweep re-queues items pending for longer than INGEST_SWEEP_MIN_AGE seconds.
+INGEST_CLAIM_TIMEOUT = int(os.environ.get("INGEST_CLAIM_TIMEOUT", "300"))
+INGEST_SWEEP_MIN_AGE = int(os.environ.get("INGEST_SWEEP_MIN_AGE", "60"))
 
 # Map: tiles are configurable; with no tile server reachable the map still draws our own layers.
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")

@@ -61,6 +61,12 @@ class ImportRun(models.Model):
     rejected = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker took it (the claim's token)."
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life; a stale run is taken again."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -114,6 +120,9 @@ class Report(models.Model):
         max_length=12, choices=State.choices, default=State.PENDING, db_index=True
     )
     attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker took it; a stale claim is taken again."
+    )
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -142,6 +151,9 @@ class Candidate(models.Model):
     sentence = models.TextField()
     places = models.JSONField(default=list, help_text="Matched places with spans and coordinates.")
     actors = models.JSONField(default=list, help_text="Matched factions with spans.")
+    spans = models.JSONField(
+        default=list, blank=True, help_text="Other matched spans (date, event wording)."
+    )
     geom = models.PointField(srid=4326, null=True, blank=True)
     place = models.ForeignKey("events.Place", null=True, blank=True, on_delete=models.SET_NULL)
     date = models.DateField(null=True, blank=True)

@@ -1,0 +1,165 @@
+"""`manage.py ingest acled|feed|report|zones ...`: the workers' pipeline, run in process.
+
+Prints a JSON summary; exits non-zero only when nothing could be read. `--queue` hands the work to
+the Celery workers and prints the ImportRun id; `ingest status RUN_ID` shows a run's progress.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from conflictmap.ingest import pipeline
+from conflictmap.ingest.models import Feed, ImportRun
+from conflictmap.territory.models import Confidence, Faction, Status
+
+SUFFIXES = {
+    "acled": (".csv", ".txt"),
+    "zones": (".geojson", ".json", ".kml"),
+    "report": (".txt", ".html", ".htm", ".md"),
+    "feed": (".xml", ".rss", ".atom"),
+}
+
+
+def is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+class Command(BaseCommand):
+    help = "Ingest ACLED CSV, RSS/Atom feeds, reports and control maps (see DESIGN.md)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="kind", required=True)
+        for kind, what in (
+            ("acled", "an ACLED CSV export (or a folder of them)"),
+            ("feed", "an RSS/Atom feed URL or file (or a folder of files)"),
+            ("report", "an article: a text or HTML file, a URL, or a folder of files"),
+            ("zones", "a GeoJSON or KML control map (or a folder of them)"),
+        ):
+            p = sub.add_parser(kind, help=f"ingest {what}")
+            p.add_argument("source", help=what)
+            p.add_argument("--queue", action="store_true", help="hand to the Celery workers")
+            if kind == "zones":
+                p.add_argument("--faction", required=True, help="slug of the controlling faction")
+                p.add_argument("--date", required=True, help="first day of control, YYYY-MM-DD")
+                p.add_argument("--zone", default="", help="one zone for all polygons")
+                p.add_argument(
+                    "--confidence", default=Confidence.CONFIRMED, choices=Confidence.values
+                )
+                p.add_argument("--status", default=Status.PUBLISHED, choices=Status.values)
+                p.add_argument("--publisher", default="", help="who made the map (the source)")
+            if kind == "acled":
+                p.add_argument("--status", default=Status.PUBLISHED, choices=Status.values)
+            if kind == "report":
+                p.add_argument("--title", default="")
+                p.add_argument("--published", default="", help="report date, YYYY-MM-DD")
+                p.add_argument("--publisher", default="")
+                p.add_argument("--language", default="")
+        status = sub.add_parser("status", help="progress and counts of an import run, as JSON")
+        status.add_argument("run_id", type=int)
+        sub.add_parser("sweep", help="re-queue pending or stale work now")
+        sub.add_parser("poll", help="poll the feeds that are due, in process")
+
+    def handle(self, *args, **opts) -> None:
+        kind = opts["kind"]
+        if kind == "status":
+            run = ImportRun.objects.filter(pk=opts["run_id"]).first()
+            if run is None:
+                raise CommandError(f"no import run {opts['run_id']}")
+            self._print(pipeline.summary(run))
+            return
+        if kind == "sweep":
+            self._print(pipeline.sweep(min_age=0))
+            return
+        if kind == "poll":
+            out = []
+            for pk in pipeline.due_feeds():
+                try:
+                    run = pipeline.poll_feed(pk, inline=True)
+                except (pipeline.FetchError, ValueError) as exc:
+                    out.append({"feed": pk, "error": str(exc)})
+                    continue
+                out.append({"feed": pk, "run": run.pk if run else None, "changed": bool(run)})
+            self._print(out)
+            return
+        options = self._options(kind, opts)
+        results = []
+        for name, url, content, feed in self._inputs(kind, opts["source"]):
+            run = pipeline.create_run(
+                kind,
+                content,
+                filename=name,
+                url=url,
+                options=options,
+                feed=feed,
+                queue=opts["queue"],
+            )
+            if opts["queue"]:
+                results.append({"run": run.pk, "queued": True, "file": name or url})
+                continue
+            pipeline.process_run(run.pk, inline=True)
+            results.append(pipeline.summary(run))
+        self._print(results[0] if len(results) == 1 else results)
+        if not opts["queue"] and all(self._nothing_read(r) for r in results):
+            sys.exit(1)
+
+    @staticmethod
+    def _nothing_read(summary: dict) -> bool:
+        read = summary["created"] + summary["updated"] + summary["unchanged"]
+        return summary["state"] == ImportRun.State.FAILED or read == 0
+
+    def _options(self, kind: str, opts: dict) -> dict:
+        if kind == "zones":
+            if not Faction.objects.filter(slug=opts["faction"]).exists():
+                raise CommandError(f"--faction: no faction with slug {opts['faction']!r}")
+            try:
+                dt.date.fromisoformat(opts["date"])
+            except ValueError:
+                raise CommandError(f"--date: {opts['date']!r} is not YYYY-MM-DD") from None
+            return {
+                k: opts[k]
+                for k in ("faction", "date", "zone", "confidence", "status", "publisher")
+                if opts.get(k)
+            }
+        if kind == "acled":
+            return {"status": opts["status"]}
+        if kind == "report":
+            if opts["published"]:
+                try:
+                    dt.date.fromisoformat(opts["published"])
+                except ValueError:
+                    raise CommandError(
+                        f"--published: {opts['published']!r} is not YYYY-MM-DD"
+                    ) from None
+            return {k: opts[k] for k in ("title", "published", "publisher", "language") if opts[k]}
+        return {}
+
+    def _inputs(self, kind: str, source: str):
+        if is_url(source):
+            feed = Feed.objects.filter(url=source).first() if kind == "feed" else None
+            try:
+                got = pipeline.fetch(source)
+            except (pipeline.FetchError, ValueError) as exc:
+                raise CommandError(f"cannot fetch {source}: {exc}") from exc
+            yield "", source, got.content, feed
+            return
+        path = Path(source)
+        if path.is_dir():
+            files = sorted(
+                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES[kind]
+            )
+            if not files:
+                raise CommandError(f"{source}: no {'/'.join(SUFFIXES[kind])} files in this folder")
+        elif path.is_file():
+            files = [path]
+        else:
+            raise CommandError(f"{source}: no such file, folder or http(s) URL")
+        for p in files:
+            yield p.name, "", p.read_bytes(), None
+
+    def _print(self, data) -> None:
+        self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str))
