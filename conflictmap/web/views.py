@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.contrib.gis.db.models import Extent
 from django.db.models import Max, Min
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -24,10 +25,14 @@ EVENT_STYLES: dict[str, tuple[str, str]] = {
 }
 
 
-def data_extent() -> dict[str, str]:
-    """First and last day of the published zones and events; today when there is no data."""
+def data_extent() -> dict:
+    """First and last day of the published zones and events (today when there is no data), and
+    the bounding box [W, S, E, N] of the published zones (None when there is none)."""
     zones = ZoneVersion.objects.published().aggregate(
-        first=Min("valid_from"), last_from=Max("valid_from"), last_to=Max("valid_to")
+        first=Min("valid_from"),
+        last_from=Max("valid_from"),
+        last_to=Max("valid_to"),
+        bbox=Extent("geom"),
     )
     events = Event.objects.filter(status=Status.PUBLISHED).aggregate(
         first=Min("date"), last=Max("date")
@@ -39,7 +44,11 @@ def data_extent() -> dict[str, str]:
     today = dt.date.today()
     first = min(firsts) if firsts else today
     last = max(lasts) if lasts else today
-    return {"first_date": first.isoformat(), "last_date": max(first, last).isoformat()}
+    return {
+        "first_date": first.isoformat(),
+        "last_date": max(first, last).isoformat(),
+        "bbox": list(zones["bbox"]) if zones["bbox"] else None,
+    }
 
 
 def map_config() -> dict:

@@ -64,7 +64,12 @@ function start(map) {
   map.createPane("regions").style.zIndex = "405";
   map.createPane("labels").style.zIndex = "640";
   map.getPane("labels").style.pointerEvents = "none";
-  map.setView(state.center || config.defaultCenter, state.zoom ?? config.defaultZoom, { animate: false });
+  const box = config.extent.bbox;
+  if (!state.center && box) {
+    map.fitBounds([[box[1], box[0]], [box[3], box[2]]], { animate: false, padding: [10, 10] });
+  } else {
+    map.setView(state.center || config.defaultCenter, state.zoom ?? config.defaultZoom, { animate: false });
+  }
 
   const zones = createZoneLayer(map, { factions });
   const frontlines = createFrontLineLayer(map, api);
@@ -129,8 +134,25 @@ function start(map) {
     for (const feature of features) counts.set(feature.properties.type, (counts.get(feature.properties.type) || 0) + 1);
     for (const [type, node] of legendItems) node.textContent = counts.get(type) ? `(${counts.get(type)})` : "";
     const { start: from, end } = eventWindow();
+    const shown = Math.min(features.length, 25);
     document.getElementById("event-count").textContent =
-      `${features.length} event${features.length === 1 ? "" : "s"} from ${from} to ${end}.`;
+      `${features.length} event${features.length === 1 ? "" : "s"} from ${from} to ${end}`
+      + (features.length > shown ? `; the latest ${shown} listed.` : ".");
+    const latest = [...features].sort((a, b) => (a.properties.date < b.properties.date ? 1 : -1)).slice(0, shown);
+    document.getElementById("event-list").replaceChildren(...latest.map((feature) => {
+      const p = feature.properties;
+      const where = p.place?.name || p.location_name || "";
+      const button = h("button", { type: "button", class: "link-button", dataset: { eventId: String(p.id) } },
+        `${p.date} · ${p.sub_type || p.type}${where ? ` · ${where}` : ""}`);
+      button.addEventListener("click", () => {
+        showEvent(feature);
+        if (feature.geometry) {
+          const [lng, lat] = feature.geometry.coordinates;
+          map.setView([lat, lng], Math.max(map.getZoom(), 10));
+        }
+      });
+      return h("li", {}, button);
+    }));
   }
 
   function showEvent(feature) {
