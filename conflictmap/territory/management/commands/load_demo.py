@@ -1,0 +1,26 @@
+"""`manage.py load_demo`: the demo factions, regions, gazetteer, zones and events (idempotent)."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
+
+
+class Command(BaseCommand):
+    help = (
+        "Load (or refresh) the demo: factions, Syria and neighbours (Natural Earth), approximate "
+        "governorates, the GeoNames gazetteer and a sourced demo of 26 Nov - 12 Dec 2024. "
+        "Idempotent and in one transaction; prints a JSON summary of the counts."
+    )
+
+    def handle(self, *args, **options) -> None:
+        from conflictmap.territory.demo import load_demo
+
+        try:
+            summary = load_demo()
+        except (ValidationError, DatabaseError) as exc:
+            raise CommandError(f"load_demo failed, nothing was written: {exc}") from exc
+        self.stdout.write(json.dumps(summary.as_dict(), indent=2))
