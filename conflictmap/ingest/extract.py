@@ -323,39 +323,46 @@ def _with_year(month: int, day: int, year: str | None, base: dt.date) -> dt.date
         return None
 
 
-def find_date(sentence_lower: str, base: dt.date) -> tuple[dt.date, int, int] | None:
-    """The first date expression of a (lower-cased) sentence, resolved against the report date."""
+def _resolve(kind: str, m: re.Match, base: dt.date) -> dt.date | None:
+    if kind == "iso":
+        try:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            return None
+    if kind == "dmy":
+        return _with_year(MONTHS[m[2]], int(m[1]), m[3], base)
+    if kind == "mdy":
+        return _with_year(MONTHS[m[1]], int(m[2]), m[3], base)
+    if kind == "yesterday":
+        return base - dt.timedelta(days=1)
+    if kind == "today":
+        return base
+    if kind == "weekday":
+        back = (base.weekday() - WEEKDAYS.index(m[1])) % 7
+        if m.group(0).startswith("last ") and back == 0:
+            back = 7
+        return base - dt.timedelta(days=back)
+    if kind == "ago":
+        n = int(m[1]) if m[1].isdigit() else NUMBER_WORDS.get(m[1], 0)
+        return base - dt.timedelta(days=n) if n < 400 else None
+    return _dateparser(m.group(0), base)
+
+
+def find_dates(sentence_lower: str, base: dt.date) -> list[tuple[dt.date, int, int]]:
+    """Date expressions of a (lower-cased) sentence, resolved against the report date."""
+    out = []
     for kind, pattern in DATE_PATTERNS:
-        m = pattern.search(sentence_lower)
-        if not m:
-            continue
-        day: dt.date | None = None
-        if kind == "iso":
-            try:
-                day = dt.date(int(m[1]), int(m[2]), int(m[3]))
-            except ValueError:
-                day = None
-        elif kind == "dmy":
-            day = _with_year(MONTHS[m[2]], int(m[1]), m[3], base)
-        elif kind == "mdy":
-            day = _with_year(MONTHS[m[1]], int(m[2]), m[3], base)
-        elif kind == "yesterday":
-            day = base - dt.timedelta(days=1)
-        elif kind == "today":
-            day = base
-        elif kind == "weekday":
-            back = (base.weekday() - WEEKDAYS.index(m[1])) % 7
-            if m.group(0).startswith("last ") and back == 0:
-                back = 7
-            day = base - dt.timedelta(days=back)
-        elif kind == "ago":
-            n = NUMBER_WORDS.get(m[1]) or int(m[1]) if m[1].isdigit() or m[1] in NUMBER_WORDS else 0
-            day = base - dt.timedelta(days=n) if n < 400 else None
-        else:
-            day = _dateparser(m.group(0), base)
-        if day is not None:
-            return day, m.start(), m.end()
-    return None
+        for m in pattern.finditer(sentence_lower):
+            day = _resolve(kind, m, base)
+            if day is not None and not any(s <= m.start() < e for _, s, e in out):
+                out.append((day, m.start(), m.end()))
+    return out
+
+
+def find_date(sentence_lower: str, base: dt.date, near: int = 0) -> tuple[dt.date, int, int] | None:
+    """The date expression nearest to position `near` (the event wording), if any."""
+    found = find_dates(sentence_lower, base)
+    return min(found, key=lambda d: abs(d[1] - near)) if found else None
 
 
 # --- the automaton -------------------------------------------------------------------------------
@@ -588,11 +595,11 @@ def extract(text: str, report_date: dt.date, gaz: Gazetteer | None = None) -> li
     for index, (s, e) in enumerate(sentences(text)):
         sentence = text[s:e]
         lower = sentence.lower()
-        found = find_date(lower, report_date)
+        rule = next(((t, sub, m) for p, t, sub in TYPE_RULES if (m := p.search(lower))), None)
+        found = find_date(lower, report_date, rule[2].start() if rule else 0)
         date_explicit = found is not None
         if found:
             context_date = found[0]
-        rule = next(((t, sub, m) for p, t, sub in TYPE_RULES if (m := p.search(lower))), None)
         if rule is None:
             continue
         lo, hi = bisect.bisect_left(starts, s), bisect.bisect_left(starts, e)
@@ -649,11 +656,13 @@ def extract(text: str, report_date: dt.date, gaz: Gazetteer | None = None) -> li
         cand.date = found[0] if found else (context_date or report_date)
         cand.fatalities = _fatalities(lower)
         if places:
-            first = places[0][2]
+            # The place nearest the event wording (a dateline such as "ALEPPO —" is not it).
+            nearest = min(places, key=lambda p: abs(p[0] - s - cue.start()))
+            first = nearest[2]
             cand.place_id, cand.lon, cand.lat = int(first.ref), first.lon, first.lat
         score = 0.2 + (0.35 if places else 0) + (0.2 if actors else 0)
         score += 0.15 if date_explicit else 0.05
-        if places and not places[0][2].exact:
+        if places and not nearest[2].exact:
             score -= 0.1
         cand.confidence = round(min(score, 0.95), 2)
         out.append(cand)

@@ -1,0 +1,344 @@
+"""Editors' side of ingestion: import runs with counts and rejections, uploads and pasted reports,
+feeds, reports, and the review queue where candidates become events."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from leaflet.admin import LeafletGeoAdmin
+
+from conflictmap.territory.models import Confidence, Faction
+
+from . import pipeline
+from .models import Candidate, Feed, ImportRun, Rejection, Report
+
+MAX_UPLOAD = 50 * 1024 * 1024
+
+
+class RejectionInline(admin.TabularInline):
+    model = Rejection
+    extra = 0
+    can_delete = False
+    fields = ("row", "reason", "repaired")
+    readonly_fields = fields
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(choices=ImportRun.Kind.choices)
+    file = forms.FileField(required=False, help_text="ACLED CSV, feed XML, GeoJSON/KML or article")
+    text = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 12, "cols": 90}),
+        help_text="Or paste a report's text here.",
+    )  # fmt: skip
+    url = forms.URLField(
+        required=False, assume_scheme="https", help_text="Where the report or feed comes from."
+    )
+    title = forms.CharField(required=False)
+    published = forms.DateField(required=False, help_text="Report date (YYYY-MM-DD).")
+    faction = forms.ModelChoiceField(
+        Faction.objects.all(), required=False, to_field_name="slug",
+        help_text="Control maps: the faction holding the polygons.",
+    )  # fmt: skip
+    date = forms.DateField(required=False, help_text="Control maps: first day of control.")
+    zone = forms.CharField(required=False, help_text="Control maps: one zone for all polygons.")
+    confidence = forms.ChoiceField(choices=Confidence.choices, initial=Confidence.CONFIRMED)
+    background = forms.BooleanField(
+        required=False, help_text="Hand to the Celery workers instead of running now."
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        upload, text = data.get("file"), (data.get("text") or "").strip()
+        if not upload and not text:
+            raise forms.ValidationError("Upload a file or paste a report's text.")
+        if upload and upload.size > MAX_UPLOAD:
+            raise forms.ValidationError(f"The file is larger than {MAX_UPLOAD // 2**20} MB.")
+        if text and data.get("kind") != ImportRun.Kind.REPORT:
+            raise forms.ValidationError("Pasted text is read as a plain report; choose that kind.")
+        if data.get("kind") == ImportRun.Kind.ZONES and not (
+            data.get("faction") and data.get("date")
+        ):
+            raise forms.ValidationError("A control map needs a faction and a date.")
+        return data
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "id", "kind", "name", "state", "progress", "created", "updated", "unchanged", "rejected",
+        "created_at",
+    )  # fmt: skip
+    list_filter = ("kind", "state")
+    search_fields = ("filename", "url")
+    inlines = [RejectionInline]
+    readonly_fields = (
+        "kind", "state", "filename", "url", "size", "content_hash", "options", "feed", "total",
+        "processed", "progress", "created", "updated", "unchanged", "rejected", "error",
+        "attempts", "created_by", "created_at", "started_at", "heartbeat_at", "finished_at",
+    )  # fmt: skip
+    exclude = ("content", "claimed_at")
+
+    @admin.display(description="file or URL")
+    def name(self, obj: ImportRun) -> str:
+        return obj.filename or obj.url
+
+    @admin.display(description="size")
+    def size(self, obj: ImportRun) -> str:
+        return f"{len(obj.content or b''):,} bytes"
+
+    @admin.display(description="progress")
+    def progress(self, obj: ImportRun) -> str:
+        if not obj.total:
+            return "—" if obj.state != ImportRun.State.DONE else "100%"
+        return f"{obj.processed:,} / {obj.total:,} ({100 * obj.processed // obj.total}%)"
+
+    def get_urls(self):
+        return [
+            path("upload/", self.admin_site.admin_view(self.upload_view), name="ingest_upload")
+        ] + super().get_urls()
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        return HttpResponseRedirect(reverse("admin:ingest_upload"))
+
+    def upload_view(self, request: HttpRequest):
+        if not self.has_add_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        initial = {"kind": request.GET.get("kind", ImportRun.Kind.ACLED)}
+        form = UploadForm(request.POST or None, request.FILES or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            upload = data.get("file")
+            content = upload.read() if upload else data["text"].encode("utf-8")
+            options: dict = {}
+            if data["kind"] == ImportRun.Kind.ZONES:
+                options = {
+                    "faction": data["faction"].slug,
+                    "date": data["date"].isoformat(),
+                    "confidence": data["confidence"],
+                }
+                if data.get("zone"):
+                    options["zone"] = data["zone"]
+            if data["kind"] == ImportRun.Kind.REPORT:
+                if data.get("title"):
+                    options["title"] = data["title"]
+                if data.get("published"):
+                    options["published"] = dt.datetime.combine(
+                        data["published"], dt.time(12), tzinfo=dt.UTC
+                    ).isoformat()
+            run = pipeline.create_run(
+                data["kind"], content, filename=upload.name if upload else "", url=data.get("url") or "",
+                options=options, user=request.user, queue=data["background"],
+            )  # fmt: skip
+            if not data["background"]:
+                try:
+                    pipeline.process_run(run.pk, inline=True)
+                except Exception as exc:  # shown to the editor; the run records it too
+                    messages.error(request, f"Import #{run.pk} failed: {exc}")
+            run.refresh_from_db()
+            messages.info(
+                request,
+                f"Import #{run.pk}: {run.get_state_display()}, {run.created} created, "
+                f"{run.updated} updated, {run.unchanged} unchanged, {run.rejected} rejected.",
+            )
+            return HttpResponseRedirect(reverse("admin:ingest_importrun_change", args=[run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload a file or paste a report",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/ingest/upload.html", context)
+
+
+@admin.register(Feed)
+class FeedAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "url",
+        "active",
+        "interval_minutes",
+        "last_polled_at",
+        "next_poll_at",
+        "last_error",
+    )
+    list_filter = ("active",)
+    search_fields = ("name", "url")
+    readonly_fields = ("etag", "last_modified", "last_polled_at", "last_error")
+    actions = ["poll_now"]
+
+    @admin.action(description="Poll the selected feeds now")
+    def poll_now(self, request: HttpRequest, queryset) -> None:
+        for feed in queryset:
+            try:
+                run = pipeline.poll_feed(feed.pk, inline=True, force=True)
+            except (pipeline.FetchError, ValueError) as exc:
+                messages.error(request, f"{feed}: {exc}")
+                continue
+            if run is None:
+                messages.info(request, f"{feed}: not modified since the last poll")
+            else:
+                messages.info(request, f"{feed}: {run.created} new reports, {run.unchanged} known")
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "publisher", "published_at", "state", "n_candidates", "received_at")
+    list_filter = ("state", "feed", "language")
+    search_fields = ("title", "url", "text")
+    date_hierarchy = "received_at"
+    readonly_fields = (
+        "url", "content_hash", "feed", "run", "state", "attempts", "claimed_at", "error",
+        "received_at", "processed_at",
+    )  # fmt: skip
+    actions = ["extract_again"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_candidates=Count("candidates"))
+
+    @admin.display(description="candidates", ordering="_candidates")
+    def n_candidates(self, obj: Report) -> int:
+        return obj._candidates
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        return HttpResponseRedirect(reverse("admin:ingest_upload") + "?kind=report")
+
+    @admin.action(description="Extract again (pending candidates are replaced)")
+    def extract_again(self, request: HttpRequest, queryset) -> None:
+        done = 0
+        for report in queryset:
+            Report.objects.filter(pk=report.pk).update(state=Report.State.PENDING)
+            done += pipeline.process_report(report.pk)
+        messages.info(request, f"{done} report(s) extracted again.")
+
+
+class PendingFirst(admin.SimpleListFilter):
+    title = "review state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [*Candidate.State.choices, ("all", "All")]
+
+    def choices(self, changelist):
+        for value, label in self.lookup_choices:
+            selected = (self.value() or Candidate.State.PENDING) == value
+            yield {
+                "selected": selected,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or Candidate.State.PENDING
+        return queryset if value == "all" else queryset.filter(state=value)
+
+
+@admin.register(Candidate)
+class CandidateAdmin(LeafletGeoAdmin):
+    list_display = (
+        "excerpt",
+        "event_type",
+        "sub_event_type",
+        "date",
+        "place",
+        "actor_list",
+        "confidence",
+        "state",
+    )
+    list_filter = (PendingFirst, "event_type", "sub_event_type")
+    search_fields = ("sentence", "report__title")
+    list_select_related = ("place", "report")
+    ordering = ("-confidence", "-created_at")
+    readonly_fields = (
+        "report",
+        "sentence",
+        "highlighted",
+        "places",
+        "actors",
+        "spans",
+        "suggestions",
+        "state",
+        "event",
+        "reviewed_by",
+        "reviewed_at",
+    )
+    fields = (
+        "report", "highlighted", "event_type", "sub_event_type", "date", "fatalities", "place",
+        "geom", "confidence", "places", "actors", "spans", "suggestions", "state", "event",
+        "reviewed_by", "reviewed_at",
+    )  # fmt: skip
+    actions = ["accept", "merge", "reject"]
+
+    @admin.display(description="sentence")
+    def excerpt(self, obj: Candidate) -> str:
+        return obj.sentence[:120]
+
+    @admin.display(description="actors")
+    def actor_list(self, obj: Candidate) -> str:
+        return ", ".join(a.get("slug", "") for a in obj.actors)
+
+    @admin.display(description="sentence, matches marked")
+    def highlighted(self, obj: Candidate):
+        spans = sorted(
+            [(p["start"], p["end"]) for p in obj.places]
+            + [(a["start"], a["end"]) for a in obj.actors]
+            + [(s["start"], s["end"]) for s in obj.spans if s.get("kind") == "date"]
+        )
+        parts, at = [], 0
+        for start, end in spans:
+            if start < at:
+                continue
+            parts.append((obj.sentence[at:start], obj.sentence[start:end]))
+            at = end
+        html = format_html_join("", "{}<mark>{}</mark>", parts)
+        return format_html("{}{}", html, obj.sentence[at:])
+
+    @admin.display(
+        description=f"events within {pipeline.MERGE_KM} km and {pipeline.MERGE_DAYS} days"
+    )
+    def suggestions(self, obj: Candidate):
+        events = pipeline.suggest_events(obj)
+        if not events:
+            return "none"
+        return format_html_join(
+            "",
+            '<div><a href="{}">{}</a> — {} km, {} day(s)</div>',
+            (
+                (reverse("admin:events_event_change", args=[e.pk]) if admin.site.is_registered(type(e)) else "#",
+                 str(e), f"{e.km:.1f}", e.days)
+                for e in events
+            ),
+        )  # fmt: skip
+
+    def _review(self, request, queryset, verb, fn) -> None:
+        ok = 0
+        for candidate in queryset:
+            try:
+                fn(candidate, user=request.user)
+                ok += 1
+            except pipeline.ReviewError as exc:
+                messages.warning(request, str(exc))
+        if ok:
+            messages.info(request, f"{ok} candidate(s) {verb}.")
+
+    @admin.action(description="Accept: create a draft event with the report as its source")
+    def accept(self, request, queryset) -> None:
+        self._review(request, queryset, "accepted", pipeline.accept_candidate)
+
+    @admin.action(description="Merge into the nearest event (within 10 km and 3 days)")
+    def merge(self, request, queryset) -> None:
+        self._review(request, queryset, "merged", pipeline.merge_candidate)
+
+    @admin.action(description="Reject")
+    def reject(self, request, queryset) -> None:
+        self._review(request, queryset, "rejected", pipeline.reject_candidate)

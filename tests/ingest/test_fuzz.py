@@ -1,0 +1,111 @@
+"""Hypothesis throws thousands of inputs at each parser: no unhandled exception, ever."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conflictmap.ingest.parsers import Problem, acled, feed, geojson, kml, text
+
+FUZZ = settings(
+    max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+)
+
+
+def check(result) -> None:
+    records, problems = result
+    assert isinstance(records, list)
+    assert all(isinstance(p, Problem) and p.reason for p in problems)
+
+
+cells = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["2024-11-27", "27 November 2024", "Battles", "Armed clash", "36.2", "37.1",
+                     "1", "2", "3", "", "-1", "nan", "1e999", '"', ";", "\x00"]),
+)  # fmt: skip
+
+
+@FUZZ
+@given(st.lists(st.lists(cells, min_size=0, max_size=len(acled.COLUMNS) + 2), max_size=6))
+def test_the_acled_parser_survives_arbitrary_rows(rows):
+    lines = [",".join(acled.COLUMNS)] + [",".join(r) for r in rows]
+    check(acled.parse("\n".join(lines).encode("utf-8", "surrogatepass")))
+
+
+@FUZZ
+@given(st.binary(max_size=400))
+def test_the_acled_parser_survives_arbitrary_bytes(data):
+    check(acled.parse(data))
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=300).map(
+            lambda t: ("<rss><channel><item><title>" + t).encode("utf-8", "replace")
+        ),
+    )
+)
+def test_the_feed_parser_survives_arbitrary_input(data):
+    check(feed.parse(data))
+
+
+coords = st.lists(
+    st.lists(st.one_of(st.floats(allow_nan=True), st.integers(), st.text(max_size=3)), max_size=3),
+    max_size=6,
+)
+geometries = st.fixed_dictionaries(
+    {"type": st.sampled_from(["Polygon", "MultiPolygon", "Point", "LineString", "Bogus"]),
+     "coordinates": st.one_of(coords, st.lists(coords, max_size=3), st.lists(st.lists(coords, max_size=2), max_size=2))}
+)  # fmt: skip
+features = st.fixed_dictionaries(
+    {"type": st.just("Feature"),
+     "properties": st.one_of(st.none(), st.dictionaries(st.sampled_from(["name", "zone"]), st.text(max_size=5))),
+     "geometry": st.one_of(st.none(), geometries)}
+)  # fmt: skip
+
+
+@FUZZ
+@given(st.lists(features, max_size=4))
+def test_the_geojson_parser_survives_arbitrary_features(items):
+    check(geojson.parse(json.dumps({"type": "FeatureCollection", "features": items}).encode()))
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_the_geojson_parser_survives_arbitrary_bytes(data):
+    check(geojson.parse(data))
+
+
+@FUZZ
+@given(st.lists(st.text(alphabet="0123456789.,- e", max_size=40), max_size=3), st.text(max_size=20))
+def test_the_kml_parser_survives_arbitrary_placemarks(rings, name):
+    from xml.sax.saxutils import escape
+
+    polys = "".join(
+        f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{escape(r)}</coordinates>"
+        "</LinearRing></outerBoundaryIs></Polygon>"
+        for r in rings
+    )
+    doc = f'<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><name>{escape(name)}</name>{polys}</Placemark></kml>'
+    check(kml.parse(doc.encode("utf-8", "surrogatepass")))
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_the_kml_parser_survives_arbitrary_bytes(data):
+    check(kml.parse(data))
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=300).map(lambda t: ("<html><p>" + t).encode("utf-8", "surrogatepass")),
+    )
+)
+def test_the_text_parser_survives_arbitrary_input(data):
+    check(text.parse(data))
