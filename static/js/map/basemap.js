@@ -10,6 +10,14 @@ function placeThreshold(zoom) {
 
 export function createRegionLayer(map, api) {
   const group = L.layerGroup();
+  // Governorate names at low zoom sit on top of their capitals' labels: show them from zoom 8.
+  const labels = L.layerGroup();
+  function toggleLabels() {
+    if (map.getZoom() >= 8 && map.hasLayer(group)) map.addLayer(labels);
+    else map.removeLayer(labels);
+  }
+  group.on("add remove", () => setTimeout(toggleLabels));
+  map.on("zoomend", toggleLabels);
 
   async function load() {
     const collection = await api.get("regions");
@@ -27,7 +35,7 @@ export function createRegionLayer(map, api) {
       const label = feature.properties.name_ar
         ? `${feature.properties.name} · ${feature.properties.name_ar}`
         : feature.properties.name;
-      group.addLayer(L.tooltip({
+      labels.addLayer(L.tooltip({
         pane: "labels",
         permanent: true,
         direction: "center",
@@ -35,6 +43,7 @@ export function createRegionLayer(map, api) {
         interactive: false,
       }).setLatLng(center).setContent(label));
     }
+    toggleLabels();
     return collection;
   }
 

@@ -17,13 +17,16 @@ const config = JSON.parse(document.getElementById("map-config").textContent);
 const api = createApi(config.api);
 const factions = new Map(config.factions.map((faction) => [faction.slug, faction]));
 const { first_date: first, last_date: last } = config.extent;
-const chartStep = daysBetween(first, last) > 120 ? "week" : "day";
+// The API allows at most 1,000 steps in a series: days for short periods, else weeks or months.
+const span = daysBetween(first, last);
+const chartStep = span <= 120 ? "day" : span <= 900 * 7 ? "week" : "month";
+const eventStep = span <= 900 * 7 ? "week" : "month";
 
 // Start the big requests now, before the map exists: the zone versions of the whole period are
 // loaded once and filtered by date in the browser.
 const zonesRequest = api.get("zones", { from: first, to: last });
 const areaRequest = api.get("stats/area", { from: first, to: last, step: chartStep });
-const eventStatsRequest = api.get("stats/events", { from: first, to: last, step: "week", by: "type" });
+const eventStatsRequest = api.get("stats/events", { from: first, to: last, step: eventStep, by: "type" });
 for (const request of [zonesRequest, areaRequest, eventStatsRequest]) request.catch(() => {});
 
 const state = readState(window.location.search, {
@@ -322,6 +325,7 @@ function start(map) {
     charts.push(chart);
   }, (error) => report("area chart", error));
 
+  document.getElementById("chart-events-title").textContent = `Events per ${eventStep} by type`;
   eventStatsRequest.then((stats) => {
     const types = new Map(config.eventTypes.map((type) => [type.value, type]));
     const chart = createChart(document.getElementById("chart-events"), {
