@@ -38,3 +38,8 @@ migrate: setup
 
 demo: migrate
 	$(MANAGE) load_demo
+
+.PHONY: vendor
+## vendor: copy the pinned npm front-end libraries (package-lock.json) into static/vendor/ (committed)
+vendor:
+	scripts/vendor.sh
