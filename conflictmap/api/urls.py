@@ -1,3 +1,22 @@
-urlpatterns: list = [
-    # Filled by the territory/API work (issue 3).
+from django.urls import path
+
+from conflictmap.api import views
+
+urlpatterns = [
+    path("api/schema/", views.schema, name="api-schema"),
+    path("api/v1/zones", views.zones, name="api-zones"),
+    path("api/v1/frontlines", views.frontlines, name="api-frontlines"),
+    path("api/v1/changes", views.changes, name="api-changes"),
+    path("api/v1/stats/area", views.stats_area, name="api-stats-area"),
+    path("api/v1/stats/events", views.stats_events, name="api-stats-events"),
+    path("api/v1/events", views.events, name="api-events"),
+    path(
+        "api/v1/tiles/events/<int:z>/<int:x>/<int:y>.mvt",
+        views.event_tile,
+        name="api-event-tile",
+    ),
+    path("api/v1/factions", views.factions, name="api-factions"),
+    path("api/v1/regions", views.regions, name="api-regions"),
+    path("api/v1/places", views.places, name="api-places"),
+    path("api/v1/extent", views.extent, name="api-extent"),
 ]

@@ -1,0 +1,59 @@
+"""The OpenAPI 3 document, built from the same parameter declarations the views validate with
+(conflictmap.api.params.ENDPOINTS), so the description cannot drift from the behaviour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conflictmap.api.params import ENDPOINTS
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "parameter"],
+    "properties": {
+        "error": {"type": "string", "description": "What is wrong, in words."},
+        "parameter": {"type": "string", "description": "Name of the bad parameter."},
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for endpoint in ENDPOINTS.values():
+        description = endpoint.description
+        if endpoint.rules:
+            description += (" " if description else "") + "Rules: " + "; ".join(endpoint.rules)
+        content: dict[str, Any] = {endpoint.media_type: {"schema": {}}}
+        if endpoint.name == "events":
+            content["text/csv"] = {"schema": {"type": "string"}}
+        paths[endpoint.path] = {
+            "get": {
+                "operationId": endpoint.name,
+                "summary": endpoint.summary,
+                "description": description.strip(),
+                "parameters": [p.openapi() for p in endpoint.params],
+                "responses": {
+                    "200": {"description": "OK", "content": content},
+                    "304": {"description": "Not modified (If-None-Match matched the ETag)."},
+                    "400": {
+                        "description": "Bad parameter",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                },
+            }
+        }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "conflictmap API",
+            "version": "1",
+            "description": (
+                "Territory, front lines and events of the war in Syria. Published data only "
+                "unless signed in as staff. See docs/api.md for property names and precision."
+            ),
+        },
+        "paths": paths,
+        "components": {"schemas": {"Error": ERROR_SCHEMA}},
+    }

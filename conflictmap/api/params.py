@@ -1,0 +1,400 @@
+"""Declared parameters of every API endpoint: one list drives both validation and the OpenAPI
+document (conflictmap.api.openapi), so the two cannot drift apart.
+
+Bad input raises ParamError, which the views turn into HTTP 400 {"error": ..., "parameter": ...}.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from conflictmap.events.models import EventType
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+STEPS = ("day", "week", "month")
+MAX_STEPS = 1000
+MAX_Q_LENGTH = 200
+
+
+class ParamError(ValueError):
+    """A request parameter is missing or malformed; `parameter` names it."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Param:
+    """One query or path parameter.
+
+    kind: date (YYYY-MM-DD), bbox (W,S,E,N), choice (one of `choices`), choices (comma-separated
+    list, each one of `choices`), slugs (comma-separated list of slugs), text, int, bool.
+    """
+
+    name: str
+    kind: str
+    description: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    default: Any = None
+    location: str = "query"
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def parse(self, raw: str | None) -> Any:
+        if raw is None or raw == "":
+            if self.required:
+                raise ParamError(self.name, f"{self.name} is required.")
+            return self.default
+        parser = getattr(self, f"_parse_{self.kind}")
+        return parser(raw)
+
+    def _parse_date(self, raw: str) -> dt.date:
+        if not DATE_RE.match(raw):
+            raise ParamError(self.name, f"{self.name} must be a date as YYYY-MM-DD, not {raw!r}.")
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            raise ParamError(self.name, f"{self.name}={raw!r} is not a real date.") from None
+
+    def _parse_bbox(self, raw: str) -> tuple[float, float, float, float]:
+        parts = raw.split(",")
+        if len(parts) != 4:
+            raise ParamError(self.name, f"{self.name} must be four numbers W,S,E,N (lon/lat).")
+        try:
+            w, s, e, n = (float(p) for p in parts)
+        except ValueError:
+            raise ParamError(self.name, f"{self.name} must be four numbers W,S,E,N.") from None
+        if not all(map(_finite, (w, s, e, n))):
+            raise ParamError(self.name, f"{self.name} must be finite numbers.")
+        if not (-180 <= w <= 180 and -180 <= e <= 180):
+            raise ParamError(self.name, f"{self.name}: longitudes must be within -180..180.")
+        if not (-90 <= s <= 90 and -90 <= n <= 90):
+            raise ParamError(self.name, f"{self.name}: latitudes must be within -90..90.")
+        if w >= e:
+            raise ParamError(self.name, f"{self.name}: west ({w}) must be less than east ({e}).")
+        if s >= n:
+            raise ParamError(self.name, f"{self.name}: south ({s}) must be less than north ({n}).")
+        return (w, s, e, n)
+
+    def _parse_choice(self, raw: str) -> str:
+        if raw not in self.choices:
+            raise ParamError(
+                self.name, f"{self.name} must be one of {', '.join(self.choices)}, not {raw!r}."
+            )
+        return raw
+
+    def _parse_choices(self, raw: str) -> list[str]:
+        values = [v.strip() for v in raw.split(",") if v.strip()]
+        unknown = [v for v in values if v not in self.choices]
+        if unknown:
+            raise ParamError(
+                self.name,
+                f"Unknown {self.name} {unknown[0]!r}; known: {', '.join(self.choices)}.",
+            )
+        return values
+
+    def _parse_slugs(self, raw: str) -> list[str]:
+        values = [v.strip() for v in raw.split(",") if v.strip()]
+        for v in values:
+            if not re.fullmatch(r"[-a-zA-Z0-9_]+", v):
+                raise ParamError(self.name, f"{self.name} {v!r} is not a slug.")
+        return values
+
+    def _parse_text(self, raw: str) -> str:
+        if len(raw) > MAX_Q_LENGTH:
+            raise ParamError(self.name, f"{self.name} is longer than {MAX_Q_LENGTH} characters.")
+        return raw
+
+    def _parse_int(self, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ParamError(self.name, f"{self.name} must be an integer, not {raw!r}.") from None
+        if self.minimum is not None and value < self.minimum:
+            raise ParamError(self.name, f"{self.name} must be at least {self.minimum}.")
+        if self.maximum is not None and value > self.maximum:
+            raise ParamError(self.name, f"{self.name} must be at most {self.maximum}.")
+        return value
+
+    def _parse_bool(self, raw: str) -> bool:
+        value = raw.strip().lower()
+        if value in {"1", "true", "yes", "on"}:
+            return True
+        if value in {"0", "false", "no", "off"}:
+            return False
+        raise ParamError(self.name, f"{self.name} must be 1/0 or true/false, not {raw!r}.")
+
+    def openapi(self) -> dict[str, Any]:
+        schema: dict[str, Any]
+        if self.kind == "date":
+            schema = {"type": "string", "format": "date", "example": "2024-12-01"}
+        elif self.kind == "bbox":
+            schema = {
+                "type": "string",
+                "pattern": r"^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$",
+                "example": "35.5,32.3,42.4,37.4",
+            }
+        elif self.kind == "choice":
+            schema = {"type": "string", "enum": list(self.choices)}
+        elif self.kind == "choices":
+            schema = {"type": "array", "items": {"type": "string", "enum": list(self.choices)}}
+        elif self.kind == "slugs":
+            schema = {"type": "array", "items": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"}}
+        elif self.kind == "int":
+            schema = {"type": "integer"}
+            if self.minimum is not None:
+                schema["minimum"] = self.minimum
+            if self.maximum is not None:
+                schema["maximum"] = self.maximum
+        elif self.kind == "bool":
+            schema = {"type": "boolean"}
+        else:
+            schema = {"type": "string", "maxLength": MAX_Q_LENGTH}
+        if self.default is not None:
+            schema["default"] = self.default
+        out: dict[str, Any] = {
+            "name": self.name,
+            "in": self.location,
+            "required": self.required or self.location == "path",
+            "description": self.description,
+            "schema": schema,
+        }
+        if schema["type"] == "array":
+            out["style"] = "form"
+            out["explode"] = False
+        return out
+
+
+def _finite(x: float) -> bool:
+    return x == x and x not in (float("inf"), float("-inf"))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An API route: its OpenAPI path, parameters and what it answers."""
+
+    name: str
+    path: str
+    summary: str
+    params: tuple[Param, ...]
+    media_type: str = "application/json"
+    description: str = ""
+    rules: tuple[str, ...] = field(default=())
+
+    def parse(self, query: Mapping[str, str], path_args: Mapping[str, Any] | None = None) -> dict:
+        values: dict[str, Any] = {}
+        for p in self.params:
+            if p.location == "path":
+                raw = path_args.get(p.name) if path_args else None
+                values[p.name] = p.parse(None if raw is None else str(raw))
+            else:
+                values[p.name] = p.parse(query.get(p.name))
+        return values
+
+
+# --- shared parameter declarations -------------------------------------------------------------
+
+DATE = Param(
+    "date",
+    "date",
+    "Day of the map state, YYYY-MM-DD. A version is in force when valid_from <= date < valid_to.",
+)
+BBOX = Param(
+    "bbox",
+    "bbox",
+    "Bounding box W,S,E,N in lon/lat (WGS84); west < east, south < north.",
+)
+FROM = Param("from", "date", "First day of the period (inclusive), YYYY-MM-DD.", required=True)
+TO = Param("to", "date", "Last day of the period (inclusive), YYYY-MM-DD; not before `from`.")
+TO_REQ = Param(TO.name, TO.kind, TO.description, required=True)
+STEP = Param("step", "choice", "Length of one step of the series.", choices=STEPS, default="week")
+DOWNLOAD = Param(
+    "download",
+    "bool",
+    "1 to get a Content-Disposition: attachment header with a file name.",
+    default=False,
+)
+EVENT_TYPES = tuple(EventType.values)
+
+ENDPOINTS: dict[str, Endpoint] = {
+    e.name: e
+    for e in (
+        Endpoint(
+            "zones",
+            "/api/v1/zones",
+            "Zone versions in force on a date, or on any day of a period",
+            (
+                Param(DATE.name, DATE.kind, DATE.description + " Give either date or from+to."),
+                Param(
+                    "from",
+                    "date",
+                    "Period mode: first day (inclusive). Returns every version in force on any "
+                    "day of [from, to]; contested is false in this mode.",
+                ),
+                Param("to", "date", "Period mode: last day (inclusive)."),
+                BBOX,
+                DOWNLOAD,
+            ),
+            media_type="application/geo+json",
+            rules=("exactly one of `date` or `from`+`to`", "from <= to"),
+        ),
+        Endpoint(
+            "frontlines",
+            "/api/v1/frontlines",
+            "Front lines on a date between zones of non-allied factions",
+            (Param(DATE.name, DATE.kind, DATE.description, required=True), BBOX, DOWNLOAD),
+            media_type="application/geo+json",
+        ),
+        Endpoint(
+            "changes",
+            "/api/v1/changes",
+            "Ground gained and lost by each faction between two dates (km² on the geography type)",
+            (FROM, TO_REQ, DOWNLOAD),
+            media_type="application/geo+json",
+            rules=("from <= to",),
+        ),
+        Endpoint(
+            "stats_area",
+            "/api/v1/stats/area",
+            "Area held by each faction at each step (km²)",
+            (FROM, TO_REQ, STEP),
+            rules=("from <= to", f"at most {MAX_STEPS} steps"),
+        ),
+        Endpoint(
+            "stats_events",
+            "/api/v1/stats/events",
+            "Event counts per step, by event type or by actor",
+            (
+                FROM,
+                TO_REQ,
+                STEP,
+                Param(
+                    "by", "choice", "Group counts by.", choices=("type", "actor"), default="type"
+                ),
+            ),
+            rules=("from <= to", f"at most {MAX_STEPS} steps"),
+        ),
+        Endpoint(
+            "events",
+            "/api/v1/events",
+            "Events as GeoJSON (streamed) or CSV",
+            (
+                Param("start", "date", "First day (inclusive), YYYY-MM-DD."),
+                Param("end", "date", "Last day (inclusive), YYYY-MM-DD; not before start."),
+                BBOX,
+                Param(
+                    "type",
+                    "choices",
+                    "ACLED event type(s), comma-separated.",
+                    choices=EVENT_TYPES,
+                ),
+                Param(
+                    "actor",
+                    "slugs",
+                    "Faction slug(s), comma-separated: events with that faction in any role.",
+                ),
+                Param(
+                    "q",
+                    "text",
+                    "Case-insensitive text searched in summary and location name.",
+                ),
+                Param(
+                    "format",
+                    "choice",
+                    "geojson (default) or csv.",
+                    choices=("geojson", "csv"),
+                    default="geojson",
+                ),
+                DOWNLOAD,
+            ),
+            media_type="application/geo+json",
+            description=(
+                "Streamed FeatureCollection ordered by id. The last members written are "
+                '"count" and "complete": true; a body without them was cut short.'
+            ),
+            rules=("start <= end",),
+        ),
+        Endpoint(
+            "tiles",
+            "/api/v1/tiles/events/{z}/{x}/{y}.mvt",
+            "Mapbox vector tile of events (layer 'events'); aggregated at low zoom",
+            (
+                Param("z", "int", "Zoom 0-22.", location="path", minimum=0, maximum=22),
+                Param("x", "int", "Tile column, 0 .. 2^z-1.", location="path", minimum=0),
+                Param("y", "int", "Tile row, 0 .. 2^z-1.", location="path", minimum=0),
+                Param("start", "date", "First day (inclusive)."),
+                Param("end", "date", "Last day (inclusive)."),
+                Param(
+                    "type",
+                    "choices",
+                    "ACLED event type(s), comma-separated.",
+                    choices=EVENT_TYPES,
+                ),
+            ),
+            media_type="application/vnd.mapbox-vector-tile",
+            rules=("start <= end", "x, y < 2^z"),
+        ),
+        Endpoint("factions", "/api/v1/factions", "Factions with colours and backers", ()),
+        Endpoint(
+            "regions",
+            "/api/v1/regions",
+            "Administrative regions (boundaries may be approximate: see `approximate`)",
+            (
+                Param(
+                    "level",
+                    "choice",
+                    "Only this level.",
+                    choices=("country", "governorate", "district", "subdistrict"),
+                ),
+            ),
+            media_type="application/geo+json",
+        ),
+        Endpoint(
+            "places",
+            "/api/v1/places",
+            "Gazetteer places as points",
+            (
+                BBOX,
+                Param("min_population", "int", "Only places at least this populous.", minimum=0),
+            ),
+            media_type="application/geo+json",
+        ),
+        Endpoint(
+            "extent",
+            "/api/v1/extent",
+            "First and last date and bounding box of the published data",
+            (),
+        ),
+    )
+}
+
+
+def parse(
+    endpoint: str, query: Mapping[str, str], path_args: Mapping[str, Any] | None = None
+) -> dict:
+    """Validate the request parameters of `endpoint`; raise ParamError naming the bad one."""
+    return ENDPOINTS[endpoint].parse(query, path_args)
+
+
+def check_order(values: dict, first: str, last: str) -> None:
+    if values.get(first) and values.get(last) and values[first] > values[last]:
+        raise ParamError(
+            first,
+            f"{first} ({values[first].isoformat()}) is after {last} ({values[last].isoformat()}).",
+        )
+
+
+STEP_DAYS = {"day": 1, "week": 7, "month": 31}
+
+
+def check_steps(values: dict) -> None:
+    span = (values["to"] - values["from"]).days
+    if span // STEP_DAYS[values["step"]] + 1 > MAX_STEPS:
+        raise ParamError("step", f"More than {MAX_STEPS} steps: choose a longer step.")

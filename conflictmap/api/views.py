@@ -1,0 +1,412 @@
+"""HTTP API (contract: docs/api.md). Plain Django views: SQL builds the payloads, the views
+validate parameters (conflictmap.api.params), add caching headers and stream.
+
+Published data only, unless the user is staff. Bad parameters: 400 {"error", "parameter"}.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.db import connection
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
+from django.views.decorators.http import require_safe
+
+from conflictmap.api import events as event_sql
+from conflictmap.api import params as P
+from conflictmap.api.geojson import (
+    GEOJSON_CONTENT_TYPE,
+    Query,
+    render_features,
+    render_query,
+    rows_from_cursor,
+    stream_query,
+)
+from conflictmap.api.openapi import openapi_document
+from conflictmap.territory import queries as territory
+from conflictmap.territory.models import Faction
+
+MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
+
+
+def _is_staff(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user and user.is_authenticated and user.is_staff)
+
+
+def bad_parameter(error: P.ParamError) -> JsonResponse:
+    return JsonResponse({"error": error.message, "parameter": error.parameter}, status=400)
+
+
+def api(endpoint: str) -> Callable:
+    """Parse the declared parameters of `endpoint` and pass them as `values`; 400 on bad input."""
+
+    def decorate(view: Callable) -> Callable:
+        @require_safe
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, **path_args: Any) -> HttpResponseBase:
+            try:
+                values = P.parse(endpoint, request.GET, path_args)
+                return view(request, values)
+            except P.ParamError as error:
+                return bad_parameter(error)
+
+        return wrapper
+
+    return decorate
+
+
+# --- caching headers ---------------------------------------------------------------------------
+
+# Tables whose changes alter a payload; their simple_history tables give a cheap stamp of the
+# last change (max(history_id) is an index lookup), deletions included.
+ZONE_TABLES = ("territory_zoneversion", "territory_zone", "territory_faction", "events_source")
+EVENT_TABLES = ("events_event", "territory_faction", "events_source", "events_place")
+
+
+def data_stamp(
+    tables: tuple[str, ...], *, counted: tuple[str, ...] = ()
+) -> tuple[str, dt.datetime]:
+    """(version string, last change) for `tables`: their latest history record and, for tables
+    written in bulk without history (synthetic data, imports), max(updated_at) and row count."""
+    parts = []
+    for table in tables:
+        parts.append(
+            f"(SELECT ARRAY[history_id::text, extract(epoch FROM history_date)::text] "
+            f"FROM {table.replace('_', '_historical', 1)} ORDER BY history_id DESC LIMIT 1)"
+        )
+    for table in counted:
+        parts.append(
+            f"(SELECT ARRAY[count(*)::text, extract(epoch FROM max(updated_at))::text] "
+            f"FROM {table})"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts))
+        row = cursor.fetchone()
+    stamps = [r or ["0", "0"] for r in row]
+    version = ";".join(",".join(str(x) for x in s) for s in stamps)
+    latest = max(float(s[1] or 0) for s in stamps)
+    return version, dt.datetime.fromtimestamp(latest, tz=dt.UTC)
+
+
+def _etag(*parts: Any) -> str:
+    digest = hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def _cacheable(
+    request: HttpRequest,
+    body: bytes,
+    content_type: str,
+    *,
+    last_modified: dt.datetime | None = None,
+    filename: str | None = None,
+) -> HttpResponse:
+    """A response whose ETag is the hash of its body; 304 when the client has it already."""
+    etag = _etag(hashlib.sha1(body).hexdigest(), _is_staff(request))
+    not_modified = get_conditional_response(
+        request,
+        etag=etag,
+        last_modified=int(last_modified.timestamp()) if last_modified else None,
+    )
+    response = not_modified or HttpResponse(body, content_type=content_type)
+    response["ETag"] = etag
+    if last_modified:
+        response["Last-Modified"] = http_date(last_modified.timestamp())
+    response["Vary"] = "Cookie"
+    if filename and not not_modified:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _geojson(
+    request: HttpRequest,
+    body: bytes,
+    values: dict,
+    filename: str,
+    tables: tuple[str, ...] = ZONE_TABLES,
+) -> HttpResponse:
+    _version, last = data_stamp(tables, counted=("territory_zoneversion",))
+    return _cacheable(
+        request,
+        body,
+        GEOJSON_CONTENT_TYPE,
+        last_modified=last,
+        filename=filename if values.get("download") else None,
+    )
+
+
+# --- territory ---------------------------------------------------------------------------------
+
+
+@api("zones")
+def zones(request: HttpRequest, values: dict) -> HttpResponse:
+    staff = _is_staff(request)
+    day, start, end = values["date"], values["from"], values["to"]
+    if day and (start or end):
+        raise P.ParamError("date", "Give either date or from+to, not both.")
+    if day:
+        query = territory.zones_at(day, bbox=values["bbox"], staff=staff)
+        head = {"date": day.isoformat()}
+        name = f"zones_{day.isoformat()}.geojson"
+    elif start or end:
+        if not start:
+            raise P.ParamError("from", "from is required with to.")
+        if not end:
+            raise P.ParamError("to", "to is required with from.")
+        P.check_order(values, "from", "to")
+        query = territory.zones_between(start, end, bbox=values["bbox"], staff=staff)
+        head = {"from": start.isoformat(), "to": end.isoformat()}
+        name = f"zones_{start.isoformat()}_{end.isoformat()}.geojson"
+    else:
+        raise P.ParamError("date", "date is required (or from and to for a period).")
+    return _geojson(request, render_query(query, head=head), values, name)
+
+
+@api("frontlines")
+def frontlines(request: HttpRequest, values: dict) -> HttpResponse:
+    day = values["date"]
+    query = territory.frontlines_at(day, bbox=values["bbox"], staff=_is_staff(request))
+    head = {"date": day.isoformat(), "tolerance_m": territory.FRONT_TOLERANCE_M}
+    body = render_query(query, head=head)
+    return _geojson(request, body, values, f"frontlines_{day.isoformat()}.geojson")
+
+
+def changes_body(start: dt.date, end: dt.date, *, staff: bool) -> bytes:
+    features, summary = territory.changes_between(start, end, staff=staff)
+    head = {"from": start.isoformat(), "to": end.isoformat(), "summary": summary}
+    return render_features(features, head=head)
+
+
+@api("changes")
+def changes(request: HttpRequest, values: dict) -> HttpResponse:
+    P.check_order(values, "from", "to")
+    start, end = values["from"], values["to"]
+    body = changes_body(start, end, staff=_is_staff(request))
+    return _geojson(request, body, values, f"changes_{start}_{end}.geojson")
+
+
+@api("stats_area")
+def stats_area(request: HttpRequest, values: dict) -> HttpResponse:
+    P.check_order(values, "from", "to")
+    P.check_steps(values)
+    data = territory.area_series(
+        values["from"], values["to"], values["step"], staff=_is_staff(request)
+    )
+    return _json(request, data)
+
+
+@api("stats_events")
+def stats_events(request: HttpRequest, values: dict) -> HttpResponse:
+    P.check_order(values, "from", "to")
+    P.check_steps(values)
+    data = event_sql.counts(
+        values["from"], values["to"], values["step"], values["by"], staff=_is_staff(request)
+    )
+    return _json(request, data)
+
+
+def _json(request: HttpRequest, data: Any) -> HttpResponse:
+    body = json.dumps(data, ensure_ascii=False, default=str).encode()
+    return _cacheable(request, body, "application/json")
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+def event_filter(values: dict, *, staff: bool) -> event_sql.EventFilter:
+    """Build the filter of an events request; unknown actor slugs are a 400 on `actor`."""
+    P.check_order(values, "start", "end")
+    actor_ids: list[int] = []
+    slugs = values.get("actor") or []
+    if slugs:
+        found = dict(Faction.objects.filter(slug__in=slugs).values_list("slug", "pk"))
+        unknown = [s for s in slugs if s not in found]
+        if unknown:
+            raise P.ParamError("actor", f"Unknown actor (faction slug) {unknown[0]!r}.")
+        actor_ids = [found[s] for s in slugs]
+    return event_sql.EventFilter(
+        start=values.get("start"),
+        end=values.get("end"),
+        bbox=values.get("bbox"),
+        types=values.get("type") or [],
+        actor_ids=actor_ids,
+        q=values.get("q") or "",
+        staff=staff,
+    )
+
+
+def csv_stream(query: Query) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(event_sql.CSV_COLUMNS)
+    for rows in rows_from_cursor(query):
+        writer.writerows(rows)
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+@api("events")
+def events(request: HttpRequest, values: dict) -> HttpResponseBase:
+    staff = _is_staff(request)
+    flt = event_filter(values, staff=staff)
+    version, last = data_stamp(EVENT_TABLES, counted=("events_event",))
+    etag = "W/" + _etag(version, request.GET.urlencode(), staff)
+    not_modified = get_conditional_response(request, etag=etag, last_modified=int(last.timestamp()))
+    span = "_".join(d.isoformat() for d in (flt.start, flt.end) if d) or "all"
+    if not_modified:
+        response: HttpResponseBase = not_modified
+    elif values["format"] == "csv":
+        response = StreamingHttpResponse(
+            csv_stream(event_sql.csv_rows(flt)), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="events_{span}.csv"'
+    else:
+        response = StreamingHttpResponse(
+            stream_query(event_sql.features(flt)), content_type=GEOJSON_CONTENT_TYPE
+        )
+        if values["download"]:
+            response["Content-Disposition"] = f'attachment; filename="events_{span}.geojson"'
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last.timestamp())
+    response["Vary"] = "Cookie"
+    return response
+
+
+@api("tiles")
+def event_tile(request: HttpRequest, values: dict) -> HttpResponse:
+    z, x, y = values["z"], values["x"], values["y"]
+    if x >= 2**z:
+        raise P.ParamError("x", f"x must be below 2^z = {2**z}.")
+    if y >= 2**z:
+        raise P.ParamError("y", f"y must be below 2^z = {2**z}.")
+    P.check_order(values, "start", "end")
+    flt = event_sql.EventFilter(
+        start=values["start"],
+        end=values["end"],
+        types=values["type"] or [],
+        staff=_is_staff(request),
+    )
+    response = _cacheable(request, event_sql.tile(z, x, y, flt), MVT_CONTENT_TYPE)
+    response["Cache-Control"] = "max-age=60"
+    return response
+
+
+# --- reference data ----------------------------------------------------------------------------
+
+
+@api("factions")
+def factions(request: HttpRequest, values: dict) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT COALESCE(json_agg(json_build_object(
+                'slug', f.slug, 'name', f.name, 'name_ar', f.name_ar,
+                'short_name', f.short_name, 'colour', f.colour, 'kind', f.kind,
+                'aliases', to_json(f.aliases),
+                'backed_by', COALESCE((
+                    SELECT json_agg(b.slug ORDER BY b.slug)
+                    FROM territory_faction_backed_by bb
+                    JOIN territory_faction b ON b.id = bb.to_faction_id
+                    WHERE bb.from_faction_id = f.id), '[]'::json)
+            ) ORDER BY f.name), '[]'::json)::text
+            FROM territory_faction f
+            """
+        )
+        body = cursor.fetchone()[0].encode()
+    return _cacheable(request, body, "application/json")
+
+
+@api("regions")
+def regions(request: HttpRequest, values: dict) -> HttpResponse:
+    params: dict[str, Any] = {"level": values["level"]}
+    query = Query(
+        f"""
+        SELECT json_build_object(
+            'type', 'Feature', 'id', r.id,
+            'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW(r.geom), {territory.ZONE_DECIMALS})::json,
+            'properties', json_build_object('slug', r.slug, 'name', r.name,
+                'name_ar', r.name_ar, 'level', r.level, 'approximate', r.approximate,
+                'source', r.source)
+        )::text
+        FROM territory_region r
+        WHERE %(level)s::text IS NULL OR r.level = %(level)s
+        ORDER BY r.level, r.name
+        """,
+        params,
+    )
+    return _cacheable(request, render_query(query), GEOJSON_CONTENT_TYPE)
+
+
+@api("places")
+def places(request: HttpRequest, values: dict) -> HttpResponse:
+    params: dict[str, Any] = {"minpop": values["min_population"]}
+    where = "(%(minpop)s::int IS NULL OR p.population >= %(minpop)s)"
+    if values["bbox"]:
+        params.update(zip(("w", "s", "e", "n"), values["bbox"], strict=True))
+        where += " AND p.geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
+    query = Query(
+        f"""
+        SELECT json_build_object(
+            'type', 'Feature', 'id', p.id,
+            'geometry', ST_AsGeoJSON(p.geom, {event_sql.POINT_DECIMALS})::json,
+            'properties', json_build_object('id', p.id, 'name', p.name, 'name_ar', p.name_ar,
+                'kind', p.kind, 'population', p.population)
+        )::text
+        FROM events_place p WHERE {where}
+        ORDER BY p.population DESC NULLS LAST, p.id
+        """,
+        params,
+    )
+    return _cacheable(request, render_query(query), GEOJSON_CONTENT_TYPE)
+
+
+@api("extent")
+def extent(request: HttpRequest, values: dict) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH z AS (
+                SELECT min(valid_from) AS first, max(valid_from) AS last_from,
+                       max(valid_to) - 1 AS last_to, ST_Extent(geom) AS box
+                FROM territory_zoneversion WHERE status = 'published'
+            ), e AS (
+                SELECT min(date) AS first, max(date) AS last, ST_Extent(geom) AS box
+                FROM events_event WHERE status = 'published'
+            )
+            SELECT LEAST(z.first, e.first), GREATEST(z.last_from, z.last_to, e.last),
+                   ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
+            FROM z, e, LATERAL (SELECT ST_Extent(g) AS b FROM (
+                SELECT z.box::geometry AS g UNION ALL SELECT e.box::geometry) u) ext
+            """
+        )
+        first, last, *box = cursor.fetchone()
+    data = {
+        "first_date": first.isoformat() if first else None,
+        "last_date": last.isoformat() if last else None,
+        "bbox": [round(v, 6) for v in box] if box[0] is not None else None,
+    }
+    return _json(request, data)
+
+
+@require_safe
+def schema(request: HttpRequest) -> HttpResponse:
+    body = json.dumps(openapi_document(), ensure_ascii=False, indent=1).encode()
+    return _cacheable(request, body, "application/vnd.oai.openapi+json")

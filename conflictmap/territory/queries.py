@@ -1,0 +1,314 @@
+"""The territory engine in SQL: zones at a date, front lines, gains and losses, area over time.
+
+Every function returns SQL for PostGIS; geometry never passes through Python. Feature queries
+return one text column, a GeoJSON Feature (RFC 7946: lon/lat, exterior rings counter-clockwise
+via ST_ForcePolygonCCW, coordinates rounded to ZONE_DECIMALS).
+
+Periods: a version is in force on day D when valid_from <= D < valid_to (valid_to NULL = open).
+Drafts are left out unless `staff` is true.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import connection
+
+from conflictmap.api.geojson import Query
+
+# 6 decimals = 0.11 m at the equator: coordinates are rounded, never simplified.
+ZONE_DECIMALS = 6
+# Zones of opposing factions closer than this (metres, on the geography type) make a front.
+FRONT_TOLERANCE_M = 500.0
+# Degrees by which a bounding box is grown before the exact ST_DWithin test; 0.02 degrees of
+# longitude is more than 500 m up to latitude 75 (Syria lies at 32-37 N).
+FRONT_TOLERANCE_DEG = 0.02
+
+Bbox = tuple[float, float, float, float]
+
+IN_FORCE = """
+    v.valid_from <= %(day)s AND (v.valid_to IS NULL OR v.valid_to > %(day)s)
+    AND (%(staff)s OR v.status = 'published')
+"""
+
+FACTION_JSON = "json_build_object('slug', f.slug, 'name', f.name, 'colour', f.colour)"
+
+
+def _bbox_filter(alias: str, bbox: Bbox | None, params: dict[str, Any]) -> str:
+    if bbox is None:
+        return ""
+    params.update(zip(("w", "s", "e", "n"), bbox, strict=True))
+    return f" AND {alias}.geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
+
+
+def _zone_feature(contested_sql: str) -> str:
+    return f"""
+    SELECT json_build_object(
+        'type', 'Feature',
+        'id', v.id,
+        'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW(v.geom), {ZONE_DECIMALS})::json,
+        'properties', json_build_object(
+            'version', v.id,
+            'zone', z.slug,
+            'zone_name', z.name,
+            'faction', {FACTION_JSON},
+            'valid_from', v.valid_from,
+            'valid_to', v.valid_to,
+            'confidence', v.confidence,
+            'status', v.status,
+            'contested', {contested_sql},
+            'note', v.note,
+            'sources', COALESCE((
+                SELECT json_agg(json_build_object(
+                    'url', s.url, 'publisher', s.publisher, 'title', s.title) ORDER BY s.id)
+                FROM territory_zoneversion_sources vs
+                JOIN events_source s ON s.id = vs.source_id
+                WHERE vs.zoneversion_id = v.id), '[]'::json)
+        )
+    )::text
+    FROM territory_zoneversion v
+    JOIN territory_zone z ON z.id = v.zone_id
+    JOIN territory_faction f ON f.id = v.faction_id
+    """
+
+
+# Contested: another faction's zone in force the same day whose interior meets this one's
+# (DE-9IM T********: the interiors intersect, so the overlap has a non-zero area).
+CONTESTED = """EXISTS (
+    SELECT 1 FROM territory_zoneversion o
+    WHERE o.geom && v.geom AND o.faction_id <> v.faction_id
+      AND o.valid_from <= %(day)s AND (o.valid_to IS NULL OR o.valid_to > %(day)s)
+      AND (%(staff)s OR o.status = 'published')
+      AND ST_Relate(o.geom, v.geom, 'T********'))"""
+
+
+def zones_at(day: dt.date, *, bbox: Bbox | None = None, staff: bool = False) -> Query:
+    """Zone versions in force on `day` (valid_from inclusive, valid_to exclusive)."""
+    params: dict[str, Any] = {"day": day, "staff": staff}
+    sql = _zone_feature(CONTESTED) + " WHERE " + IN_FORCE + _bbox_filter("v", bbox, params)
+    return Query(sql + " ORDER BY v.id", params)
+
+
+def zones_between(
+    start: dt.date, end: dt.date, *, bbox: Bbox | None = None, staff: bool = False
+) -> Query:
+    """Versions in force on any day of [start, end], both inclusive; contested is false."""
+    params: dict[str, Any] = {"start": start, "end": end, "staff": staff}
+    sql = (
+        _zone_feature("false")
+        + """ WHERE v.valid_from <= %(end)s AND (v.valid_to IS NULL OR v.valid_to > %(start)s)
+              AND (%(staff)s OR v.status = 'published')"""
+        + _bbox_filter("v", bbox, params)
+    )
+    return Query(sql + " ORDER BY v.id", params)
+
+
+def frontlines_at(day: dt.date, *, bbox: Bbox | None = None, staff: bool = False) -> Query:
+    """Front lines on `day`: one MultiLineString per pair of non-allied factions.
+
+    Two zones of different factions make a front when they are within FRONT_TOLERANCE_M of each
+    other (ST_DWithin on geography). Allies make none: the same faction, or one backing the other
+    (backed_by, either direction). The line is
+    - for zones that touch or overlap: their exact contact, boundary(a) ∩ b ∪ boundary(b) ∩ a
+      (the shared edge; for an overlap, the outline of the contested ground);
+    - for zones apart but within the tolerance: the stretch of the lower-id zone's boundary that
+      lies within FRONT_TOLERANCE_M of the other (geography buffer).
+    length_km is measured on the geography type.
+    """
+    params: dict[str, Any] = {
+        "day": day,
+        "staff": staff,
+        "tol": FRONT_TOLERANCE_M,
+        "deg": FRONT_TOLERANCE_DEG,
+    }
+    bbox_sql = _bbox_filter("fr", bbox, params)
+    sql = f"""
+    WITH inforce AS MATERIALIZED (
+        SELECT v.id, v.faction_id, v.geom FROM territory_zoneversion v
+        WHERE {IN_FORCE}
+    ),
+    allied AS (
+        SELECT from_faction_id AS a, to_faction_id AS b FROM territory_faction_backed_by
+        UNION SELECT to_faction_id, from_faction_id FROM territory_faction_backed_by
+    ),
+    pairs AS (
+        SELECT a.id AS aid, b.id AS bid, a.faction_id AS fa, b.faction_id AS fb,
+               a.geom AS ga, b.geom AS gb
+        FROM inforce a
+        JOIN inforce b ON a.id < b.id AND a.faction_id <> b.faction_id
+             AND a.geom && ST_Expand(b.geom, %(deg)s)
+        WHERE NOT EXISTS (SELECT 1 FROM allied WHERE allied.a = a.faction_id
+                                                  AND allied.b = b.faction_id)
+          AND ST_DWithin(a.geom::geography, b.geom::geography, %(tol)s)
+    ),
+    lines AS (
+        SELECT LEAST(fa, fb) AS f1, GREATEST(fa, fb) AS f2,
+            ST_CollectionExtract(CASE WHEN ST_Intersects(ga, gb) THEN
+                ST_Union(ST_Intersection(ST_Boundary(ga), gb), ST_Intersection(ST_Boundary(gb), ga))
+            ELSE
+                ST_Intersection(ST_Boundary(ga), ST_Buffer(gb::geography, %(tol)s)::geometry)
+            END, 2) AS geom
+        FROM pairs
+    ),
+    fronts AS (
+        SELECT f1, f2, ST_Multi(ST_LineMerge(ST_Union(geom))) AS geom
+        FROM lines WHERE NOT ST_IsEmpty(geom)
+        GROUP BY f1, f2
+    )
+    SELECT json_build_object(
+        'type', 'Feature',
+        'geometry', ST_AsGeoJSON(fr.geom, {ZONE_DECIMALS})::json,
+        'properties', json_build_object(
+            'factions', json_build_array(
+                json_build_object('slug', a.slug, 'name', a.name, 'colour', a.colour),
+                json_build_object('slug', b.slug, 'name', b.name, 'colour', b.colour)),
+            'length_km', round((ST_Length(fr.geom::geography) / 1000)::numeric, 3)
+        )
+    )::text
+    FROM fronts fr
+    JOIN territory_faction a ON a.id = fr.f1
+    JOIN territory_faction b ON b.id = fr.f2
+    WHERE NOT ST_IsEmpty(fr.geom) {bbox_sql}
+    ORDER BY a.slug, b.slug
+    """
+    return Query(sql, params)
+
+
+CHANGES_SQL = f"""
+WITH a AS (
+    SELECT v.faction_id, ST_Union(v.geom) AS g FROM territory_zoneversion v
+    WHERE v.valid_from <= %(a)s AND (v.valid_to IS NULL OR v.valid_to > %(a)s)
+      AND (%(staff)s OR v.status = 'published')
+    GROUP BY v.faction_id
+),
+b AS (
+    SELECT v.faction_id, ST_Union(v.geom) AS g FROM territory_zoneversion v
+    WHERE v.valid_from <= %(b)s AND (v.valid_to IS NULL OR v.valid_to > %(b)s)
+      AND (%(staff)s OR v.status = 'published')
+    GROUP BY v.faction_id
+),
+both_days AS (
+    SELECT faction_id, a.g AS ga, b.g AS gb FROM a FULL JOIN b USING (faction_id)
+),
+diffs AS (
+    SELECT faction_id, 'gained' AS kind,
+        CASE WHEN gb IS NULL THEN NULL WHEN ga IS NULL THEN gb ELSE ST_Difference(gb, ga) END AS g
+    FROM both_days
+    UNION ALL
+    SELECT faction_id, 'lost',
+        CASE WHEN ga IS NULL THEN NULL WHEN gb IS NULL THEN ga ELSE ST_Difference(ga, gb) END
+    FROM both_days
+),
+polys AS (
+    SELECT faction_id, kind, ST_Multi(ST_CollectionExtract(g, 3)) AS g FROM diffs
+),
+measured AS (
+    SELECT faction_id, kind, g,
+        COALESCE(ST_Area(g::geography), 0) / 1e6 AS km2 FROM polys
+)
+SELECT f.slug, f.name, f.colour, m.kind, m.km2,
+    CASE WHEN m.km2 > 0 THEN json_build_object(
+        'type', 'Feature',
+        'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW(m.g), {ZONE_DECIMALS})::json,
+        'properties', json_build_object(
+            'faction', {FACTION_JSON},
+            'kind', m.kind,
+            'area_km2', round(m.km2::numeric, 3)
+        ))::text END
+FROM measured m JOIN territory_faction f ON f.id = m.faction_id
+ORDER BY f.slug, m.kind
+"""
+
+
+def changes_between(
+    start: dt.date, end: dt.date, *, staff: bool = False
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Ground each faction gained and lost from `start` to `end`.
+
+    gained = union of its zones on `end` minus union on `start`; lost = the reverse. Areas are
+    km² on the geography type (spheroid). Returns (features, summary) where summary is sorted by
+    |net| descending and lists every faction holding ground on either day.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(CHANGES_SQL, {"a": start, "b": end, "staff": staff})
+        rows = cursor.fetchall()
+    features = [r[5] for r in rows if r[5] is not None]
+    summary: dict[str, dict[str, Any]] = {}
+    for slug, name, colour, kind, km2, _feature in rows:
+        entry = summary.setdefault(
+            slug,
+            {
+                "faction": {"slug": slug, "name": name, "colour": colour},
+                "gained_km2": 0.0,
+                "lost_km2": 0.0,
+            },
+        )
+        entry[f"{kind}_km2"] = round(km2, 3)
+    for entry in summary.values():
+        entry["net_km2"] = round(entry["gained_km2"] - entry["lost_km2"], 3)
+    ordered = sorted(summary.values(), key=lambda e: (-abs(e["net_km2"]), e["faction"]["slug"]))
+    return features, ordered
+
+
+STEP_INTERVAL = {"day": "1 day", "week": "1 week", "month": "1 month"}
+
+
+def _steps_cte() -> str:
+    return """steps AS (
+        SELECT (row_number() OVER (ORDER BY d) - 1)::int AS i, d::date AS day,
+               LEAST((d + %(interval)s::interval)::date, %(b)s::date + 1) AS next_day
+        FROM generate_series(%(a)s::date, %(b)s::date, %(interval)s::interval) AS d
+    )"""
+
+
+def step_days(start: dt.date, end: dt.date, step: str) -> list[dt.date]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT d::date FROM generate_series(%(a)s::date, %(b)s::date, %(interval)s::interval)"
+            " AS d ORDER BY d",
+            {"a": start, "b": end, "interval": STEP_INTERVAL[step]},
+        )
+        return [r[0] for r in cursor.fetchall()]
+
+
+def area_series(start: dt.date, end: dt.date, step: str, *, staff: bool = False) -> dict[str, Any]:
+    """km² held by each faction on each step day (start, start + step, ... <= end).
+
+    The area of a faction on a day is the geography area of the union of its zones in force
+    that day, so its own overlapping zones are not counted twice.
+    """
+    days = step_days(start, end, step)
+    sql = f"""
+    WITH {_steps_cte()},
+    held AS (
+        SELECT s.i, v.faction_id, ST_Area(ST_Union(v.geom)::geography) / 1e6 AS km2
+        FROM steps s
+        JOIN territory_zoneversion v
+          ON v.valid_from <= s.day AND (v.valid_to IS NULL OR v.valid_to > s.day)
+         AND (%(staff)s OR v.status = 'published')
+        GROUP BY s.i, v.faction_id
+    )
+    SELECT f.slug, f.name, f.colour, json_object_agg(h.i, round(h.km2::numeric, 3))
+    FROM held h JOIN territory_faction f ON f.id = h.faction_id
+    GROUP BY f.slug, f.name, f.colour
+    ORDER BY f.name
+    """
+    params = {"a": start, "b": end, "interval": STEP_INTERVAL[step], "staff": staff}
+    return {"steps": [d.isoformat() for d in days], "series": _series(sql, params, len(days))}
+
+
+def _series(sql: str, params: dict[str, Any], n: int) -> list[dict[str, Any]]:
+    import json
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    series = []
+    for slug, name, colour, by_step in rows:
+        values = json.loads(by_step) if isinstance(by_step, str) else by_step
+        km2 = [0.0] * n
+        for i, value in values.items():
+            km2[int(i)] = float(value)
+        series.append({"faction": {"slug": slug, "name": name, "colour": colour}, "km2": km2})
+    return series
