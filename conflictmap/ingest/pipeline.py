@@ -492,7 +492,7 @@ def repair_geometry(geom: MultiPolygon) -> tuple[MultiPolygon | None, str]:
     change = abs(area_after - area_before) / max(area_before, area_after)
     if change > REPAIR_TOLERANCE:
         return None, f"ST_MakeValid would change its area by {change:.0%}"
-    return GEOSGeometry(bytes(wkb), srid=4326), f"area changed by {change:.2%}"
+    return GEOSGeometry(memoryview(bytes(wkb)), srid=4326), f"area changed by {change:.2%}"
 
 
 def _zone_for(name: str) -> Zone:
@@ -521,11 +521,11 @@ def _union(geoms: list[MultiPolygon]) -> MultiPolygon:
         return geoms[0]
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT ST_AsEWKB(ST_Multi(ST_CollectionExtract(ST_Union(g), 3)))"
-            " FROM unnest(%s::geometry[]) AS g",
-            [[bytes(g.ewkb) for g in geoms]],
+            "SELECT ST_AsEWKB(ST_Multi(ST_CollectionExtract(ST_Union(h::geometry), 3)))"
+            " FROM unnest(%s::text[]) AS t(h)",
+            [[g.hexewkb.decode() for g in geoms]],
         )
-        return GEOSGeometry(bytes(cur.fetchone()[0]), srid=4326)
+        return GEOSGeometry(memoryview(bytes(cur.fetchone()[0])), srid=4326)
 
 
 def parse_zones(content: bytes, filename: str) -> tuple[list, list[Problem]]:

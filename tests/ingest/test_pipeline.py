@@ -1,0 +1,363 @@
+"""The pipeline against real PostGIS: ACLED upserts, control maps, reports, feeds, claims, sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from conflictmap.events.models import Event, EventActor, ExternalId
+from conflictmap.ingest import pipeline
+from conflictmap.ingest.models import Candidate, Feed, ImportRun, Report
+from conflictmap.territory.models import Faction, ZoneVersion
+
+from .test_parsers import HEADER, acled_row
+
+
+def run_file(kind: str, content: bytes, **options) -> ImportRun:
+    run = pipeline.create_run(
+        kind, content, filename=options.pop("filename", f"x.{kind}"), options=options
+    )
+    return pipeline.process_run(run.pk, inline=True)
+
+
+@pytest.fixture
+def eager():
+    from conflictmap.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+# --- ACLED -----------------------------------------------------------------------------------------
+
+
+def test_it_imports_the_acled_sample_and_records_each_rejection_on_the_run(factions, sample):
+    run = run_file("acled", sample("acled_sample.csv"))
+    assert (run.state, run.total, run.created, run.updated, run.unchanged, run.rejected) == (
+        "done", 7, 7, 0, 0, 5,
+    )  # fmt: skip
+    assert run.rejections.filter(repaired=True).count() == 1
+    assert run.rejections.get(row="8 (SYR129007)").reason.endswith("are outside Syria")
+    event = ExternalId.objects.get(system="acled", value="SYR129003").event
+    assert event.date_precision == "week" and event.location_precision == "near"
+    assert event.fatalities is None
+    roles = set(EventActor.objects.filter(event=event).values_list("faction__slug", "role"))
+    assert ("hts", "actor1") in roles and ("syrian-government", "actor2") in roles
+    assert ("hezbollah", "assoc_actor_2") in roles
+    assert event.sources.get().publisher == "ACLED"
+    swapped = ExternalId.objects.get(value="SYR129006").event
+    assert (swapped.geom.x, swapped.geom.y) == (36.75, 35.1318)
+
+
+def test_unknown_actors_become_factions_to_review(factions, sample):
+    run_file("acled", sample("acled_sample.csv"))
+    new = Faction.objects.filter(needs_review=True)
+    assert set(new.values_list("name", flat=True)) == {
+        "Islamist Militia (Syria)", "Civilians (Syria)", "Ahrar al Sham", "Jaysh al Izza",
+        "Unidentified Armed Group (Syria)",
+    }  # fmt: skip
+    assert new.get(name="Civilians (Syria)").kind == "civilian"
+
+
+def test_reimporting_the_same_file_changes_nothing(factions, sample):
+    run_file("acled", sample("acled_sample.csv"))
+    before = (Event.objects.count(), EventActor.objects.count(), Faction.objects.count())
+    updated_at = dict(Event.objects.values_list("pk", "updated_at"))
+    again = run_file("acled", sample("acled_sample.csv"))
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 7)
+    assert (Event.objects.count(), EventActor.objects.count(), Faction.objects.count()) == before
+    assert dict(Event.objects.values_list("pk", "updated_at")) == updated_at
+
+
+def test_a_later_row_for_the_same_event_id_updates_the_event(factions):
+    run_file("acled", (HEADER + "\n" + acled_row(fatalities="3") + "\n").encode())
+    later = run_file(
+        "acled", (HEADER + "\n" + acled_row(fatalities="5", actor2="Hezbollah") + "\n").encode()
+    )
+    assert (later.created, later.updated, later.unchanged) == (0, 1, 0)
+    event = ExternalId.objects.get(value="SYR1").event
+    assert event.fatalities == 5
+    assert set(event.event_actors.values_list("role", flat=True)) == {"actor1", "actor2"}
+    assert Event.objects.count() == 1
+
+
+def test_the_same_id_twice_in_one_file_counts_the_second_as_an_update(factions):
+    data = "\n".join([HEADER, acled_row(fatalities="1"), acled_row(fatalities="2")]).encode()
+    run = run_file("acled", data)
+    assert (run.created, run.updated) == (1, 1)
+    assert ExternalId.objects.get(value="SYR1").event.fatalities == 2
+
+
+def test_a_file_that_cannot_be_read_imports_nothing_and_says_why(factions):
+    run = run_file("acled", b"a,b,c\n1,2,3\n")
+    assert run.created == 0 and run.rejected == 1
+    assert run.rejections.get().reason.startswith("missing required column(s): event_id_cnty")
+    assert Event.objects.count() == 0
+
+
+# --- control maps ----------------------------------------------------------------------------------
+
+
+def test_a_control_map_makes_new_zone_versions_and_repairs_or_rejects_bad_polygons(
+    factions, sample
+):
+    run = run_file(
+        "zones",
+        sample("control_map.geojson"),
+        faction="hts",
+        date="2024-11-30",
+        filename="map.geojson",
+    )
+    assert (run.created, run.rejected) == (3, 4)
+    reasons = {r.row: (r.reason, r.repaired) for r in run.rejections.all()}
+    loop_reason, repaired = reasons["feature 3 (Test loop)"]
+    assert repaired and "repaired with ST_MakeValid" in loop_reason
+    assert (
+        "rejected: ST_MakeValid would change its area by" in reasons["feature 4 (Test bowtie)"][0]
+    )
+    assert reasons["feature 5 (Test road)"][0] == "is a LineString, not a polygon"
+    version = ZoneVersion.objects.get(zone__name="Test loop")
+    assert version.geom.valid and version.valid_from == dt.date(2024, 11, 30)
+    assert version.faction.slug == "hts"
+    assert version.sources.get().title.startswith("Control map map.geojson")
+
+
+def test_a_later_control_map_closes_the_versions_it_replaces(factions, sample):
+    run_file(
+        "zones",
+        sample("control_map.geojson"),
+        faction="sdf",
+        date="2024-11-01",
+        zone="Manbij pocket",
+    )
+    run = run_file(
+        "zones",
+        sample("control_map.kml"),
+        faction="sna",
+        date="2024-12-09",
+        zone="Manbij pocket",
+        filename="m.kml",
+    )
+    assert (run.created, run.options["closed_versions"]) == (1, 1)
+    old, new = ZoneVersion.objects.filter(zone__name="Manbij pocket").order_by("valid_from")
+    assert (old.faction.slug, old.valid_to) == ("sdf", dt.date(2024, 12, 9))
+    assert (new.faction.slug, new.valid_from, new.valid_to) == ("sna", dt.date(2024, 12, 9), None)
+    again = run_file(
+        "zones",
+        sample("control_map.kml"),
+        faction="sna",
+        date="2024-12-09",
+        zone="Manbij pocket",
+        filename="m.kml",
+    )
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+    assert ZoneVersion.objects.filter(zone__name="Manbij pocket").count() == 2
+
+
+def test_a_truncated_control_map_is_rejected_with_its_reason(factions, sample):
+    run = run_file("zones", sample("truncated.geojson"), faction="hts", date="2024-11-30")
+    assert run.created == 0
+    assert run.rejections.get().reason.endswith("the file looks truncated")
+
+
+# --- reports ---------------------------------------------------------------------------------------
+
+
+def test_a_report_is_kept_once_by_url_and_by_text(gazetteer):
+    first = pipeline.store_report(
+        "Clashes in Saraqib.", url="https://x.example/a?utm_source=rss#top"
+    )
+    by_url = pipeline.store_report("Other text.", url="https://X.example/a")
+    by_text = pipeline.store_report("  clashes   in SARAQIB. ", url="https://x.example/b")
+    assert first.created and not by_url.created and not by_text.created
+    assert by_url.report.pk == by_text.report.pk == first.report.pk
+    assert first.report.url == "https://x.example/a"
+
+
+def test_a_report_run_extracts_candidates_once(gazetteer, sample):
+    run = run_file("report", sample("article.txt"), published="2024-12-02T12:00:00+00:00")
+    report = run.report_set.get()
+    assert report.state == "processed"
+    assert report.candidates.count() == 4
+    assert pipeline.process_report(report.pk) is False  # processed already: nothing to do
+    again = run_file("report", sample("article.txt"))
+    assert (again.created, again.unchanged) == (0, 1)
+    assert Candidate.objects.count() == 4
+
+
+def test_a_claimed_report_is_not_taken_by_a_second_worker_until_the_claim_is_stale(
+    gazetteer, settings
+):
+    report = pipeline.store_report("Clashes in Saraqib on Tuesday.").report
+    token = pipeline.claim_report(report.pk)
+    assert token is not None
+    assert pipeline.claim_report(report.pk) is None
+    Report.objects.filter(pk=report.pk).update(
+        claimed_at=timezone.now() - dt.timedelta(seconds=settings.INGEST_CLAIM_TIMEOUT + 1)
+    )
+    assert pipeline.process_report(report.pk) is True
+    assert Report.objects.get(pk=report.pk).attempts == 2
+    assert Candidate.objects.filter(report=report).count() == 1
+
+
+def test_the_sweep_requeues_pending_and_stale_work(gazetteer, eager, settings):
+    pending = pipeline.store_report("Clashes in Saraqib.").report
+    stale = pipeline.store_report("Airstrikes hit Idlib.").report
+    old = timezone.now() - dt.timedelta(seconds=settings.INGEST_CLAIM_TIMEOUT + 5)
+    Report.objects.filter(pk=stale.pk).update(state="processing", claimed_at=old)
+    fresh = pipeline.store_report("Shelling hit Hama.").report
+    Report.objects.filter(pk=fresh.pk).update(state="processing", claimed_at=timezone.now())
+    result = pipeline.sweep(min_age=0)
+    assert result == {"reports": 2, "runs": 0, "queued": 2}
+    states = dict(Report.objects.values_list("pk", "state"))
+    assert states == {pending.pk: "processed", stale.pk: "processed", fresh.pk: "processing"}
+
+
+def test_stored_work_is_queued_only_once_the_transaction_commits(
+    gazetteer, eager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        report = pipeline.store_report("Clashes in Saraqib.", queue=True).report
+    assert Report.objects.get(pk=report.pk).state == "pending"
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert Report.objects.get(pk=report.pk).state == "processed"
+
+
+# --- feeds -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def feed_server(sample):
+    body = sample("feed.rss")
+    hits: list[dict] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hits.append(dict(self.headers))
+            if self.headers.get("If-None-Match") == '"v1"':
+                self.send_response(304)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("ETag", '"v1"')
+            self.send_header("Last-Modified", "Sun, 01 Dec 2024 10:00:00 GMT")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 8403), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:8403/feed.rss", hits
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_feed_is_polled_with_etag_and_last_modified_and_a_304_adds_nothing(
+    gazetteer, feed_server
+):
+    url, hits = feed_server
+    feed = Feed.objects.create(name="Test", url=url, interval_minutes=30)
+    assert pipeline.due_feeds() == [feed.pk]
+    run = pipeline.poll_feed(feed.pk, inline=True)
+    assert (run.created, run.rejected) == (2, 1)
+    feed.refresh_from_db()
+    assert feed.etag == '"v1"' and feed.last_modified.startswith("Sun, 01 Dec 2024")
+    assert feed.next_poll_at > timezone.now() + dt.timedelta(minutes=29)
+    assert pipeline.due_feeds() == []
+    assert Report.objects.filter(feed=feed, state="processed").count() == 2
+    assert pipeline.poll_feed(feed.pk, inline=True, force=True) is None
+    assert hits[-1]["If-None-Match"] == '"v1"'
+    assert hits[-1]["If-Modified-Since"] == "Sun, 01 Dec 2024 10:00:00 GMT"
+    assert Report.objects.count() == 2 and ImportRun.objects.count() == 1
+
+
+def test_an_unreachable_feed_records_the_error_for_a_retry(db):
+    feed = Feed.objects.create(name="Down", url="http://127.0.0.1:8409/none")
+    with pytest.raises(pipeline.FetchError):
+        pipeline.poll_feed(feed.pk, inline=True)
+    feed.refresh_from_db()
+    assert "127.0.0.1:8409" in feed.last_error
+
+
+# --- the command -----------------------------------------------------------------------------------
+
+
+def command(*args) -> dict:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("ingest", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_the_report_command_lists_candidates_with_places_coordinates_actors_dates_and_types(
+    gazetteer, sample, tmp_path
+):
+    path = tmp_path / "article.txt"
+    path.write_bytes(sample("article.txt"))
+    out = command("report", str(path), "--published", "2024-12-02")
+    first = out["reports"][0]["candidates"][0]
+    assert first["places"][1]["name"] == "Tal Rifaat"
+    assert first["coordinates"] == [37.0978, 36.4728]
+    assert [a["slug"] for a in first["actors"]] == ["hts", "sdf"]
+    assert first["date"] == "2024-12-01"
+    assert (first["event_type"], first["sub_event_type"]) == (
+        "Battles",
+        "Non-state actor overtakes territory",
+    )
+
+
+def test_the_acled_command_reads_a_folder_and_status_shows_a_run(factions, sample, tmp_path):
+    (tmp_path / "a.csv").write_bytes(sample("acled_sample.csv"))
+    (tmp_path / "b.csv").write_bytes(
+        (HEADER + "\n" + acled_row(event_id_cnty="SYR9") + "\n").encode()
+    )
+    out = command("acled", str(tmp_path))
+    assert [r["created"] for r in out] == [7, 1]
+    status = command("status", str(out[0]["run"]))
+    assert (status["state"], status["rejected"], status["total"]) == ("done", 5, 7)
+
+
+def test_the_command_exits_non_zero_only_when_nothing_could_be_read(factions, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"nothing,useful\n")
+    with pytest.raises(SystemExit) as exit_:
+        command("acled", str(bad))
+    assert exit_.value.code == 1
+
+
+def test_the_zones_command_checks_its_options(factions, sample, tmp_path):
+    from django.core.management import CommandError
+
+    path = tmp_path / "m.geojson"
+    path.write_bytes(sample("control_map.geojson"))
+    with pytest.raises(CommandError, match="--faction: no faction with slug 'nobody'"):
+        command("zones", str(path), "--faction", "nobody", "--date", "2024-12-01")
+    with pytest.raises(CommandError, match="--date: '1 Dec' is not YYYY-MM-DD"):
+        command("zones", str(path), "--faction", "hts", "--date", "1 Dec")
+    out = command("zones", str(path), "--faction", "hts", "--date", "2024-12-01")
+    assert out["created"] == 3
+
+
+def test_the_queue_option_stores_the_run_and_prints_its_id(
+    factions, sample, tmp_path, eager, django_capture_on_commit_callbacks
+):
+    path = tmp_path / "a.csv"
+    path.write_bytes(sample("acled_sample.csv"))
+    with django_capture_on_commit_callbacks(execute=True):
+        out = command("acled", str(path), "--queue")
+    assert out["queued"] is True
+    run = ImportRun.objects.get(pk=out["run"])
+    assert (run.state, run.created) == ("done", 7)
