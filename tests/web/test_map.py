@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -187,3 +188,82 @@ def test_a_slider_step_redraws_the_zones_within_50_ms(map_page, demo):
         f"zones-drawn {drawn[0]:.1f} ms; step-redraw max {max(steps):.2f} ms, mean {sum(steps) / len(steps):.2f} ms"
     )
     assert max(steps) <= 50
+
+
+def _count(text: str) -> int:
+    return int(text.split(" ", 1)[0])
+
+
+def test_event_filters_by_type_actor_and_text_match_the_database(map_page, demo):
+    from conflictmap.events.models import Event
+
+    end = dt.date(2024, 12, 10)
+    window = Event.objects.published().between(end - dt.timedelta(days=29), end)
+    battles = window.filter(event_type="Battles")
+    assert battles.exists(), "the demo should have battles in its first fortnight"
+    map_page.open("?date=2024-12-10&window=30&layers=events")
+    page = map_page.page
+    count = page.locator("#event-count")
+    page.wait_for_function("document.getElementById('event-count').textContent.includes('event')")
+    assert _count(count.inner_text()) == window.count()
+
+    page.locator("#filter-type").select_option("Battles")
+    page.wait_for_function(
+        f"document.getElementById('event-count').textContent.startsWith('{battles.count()} ')"
+    )
+    page.wait_for_function("location.search.includes('type=Battles')")
+
+    page.locator("#filter-type").select_option("")
+    page.locator("#filter-actor").select_option("sna")
+    sna = window.filter(event_actors__faction__slug="sna").distinct().count()
+    page.wait_for_function(
+        f"document.getElementById('event-count').textContent.startsWith('{sna} ')"
+    )
+
+    page.locator("#filter-actor").select_option("")
+    page.locator("#filter-q").fill("zzzz-no-such-text")
+    page.wait_for_function("document.getElementById('event-count').textContent.startsWith('0 ')")
+    assert page.locator(".event-icon").count() == 0
+    assert map_page.errors == []
+
+
+def test_play_advances_the_date_and_pause_stops_it(map_page, demo):
+    map_page.open("?date=2024-11-26&layers=zones")
+    page = map_page.page
+    page.locator("#play").click()
+    assert page.locator("#play").get_attribute("aria-pressed") == "true"
+    map_page.wait_for_date("2024-11-28")
+    page.locator("#play").click()
+    assert page.locator("#play").get_attribute("aria-pressed") == "false"
+    stopped = page.locator("#date-label").inner_text()
+    page.wait_for_timeout(1500)
+    assert page.locator("#date-label").inner_text() == stopped
+    page.locator('.step[data-step="week"]').click()
+    page.locator("#step-forward").click()
+    week_later = dt.date.fromisoformat(stopped) + dt.timedelta(days=7)
+    map_page.wait_for_date(week_later.isoformat())
+
+
+def test_the_layout_mirrors_right_to_left_without_overflow(map_page, demo):
+    map_page.open("?date=2024-12-01")
+    page = map_page.page
+    page.evaluate("document.documentElement.dir = 'rtl'")
+    page.wait_for_timeout(200)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    panel = page.locator("#controls").bounding_box()
+    area = page.locator(".map-area").bounding_box()
+    assert panel["x"] < area["x"], "the panel moves to the left in right-to-left layout"
+    map_page.screenshot("rtl")
+    assert map_page.errors == []
+
+
+def test_csv_export_carries_the_current_filters(map_page, demo):
+    map_page.open("?date=2024-12-10&window=30&type=Battles")
+    page = map_page.page
+    href = page.locator("#export-events-csv").get_attribute("href")
+    assert "format=csv" in href and "type=Battles" in href and "bbox=" in href
+    with page.expect_download() as info:
+        page.locator("#export-events-csv").click()
+    with open(info.value.path(), encoding="utf-8") as fh:
+        header = fh.readline()
+    assert "date" in header
