@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from leaflet.admin import LeafletGeoAdminMixin
@@ -13,6 +14,7 @@ from conflictmap.events.models import Event, EventActor, ExternalId, Place, Sour
 
 @admin.register(Source)
 class SourceAdmin(SimpleHistoryAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["__str__", "publisher", "published", "language", "url"]
     list_filter = ["language", "published"]
     search_fields = ["title", "publisher", "url", "excerpt"]
