@@ -70,9 +70,13 @@ def fold(text: str) -> tuple[str, list[int] | None]:
         folded = lowered.translate(FOLD)
         if not drops:
             return folded, None
-        index = [i for i in range(len(text)) if i not in drops]
-        index.append(len(text))
-        return "".join(folded[i] for i in index[:-1]), index
+        index: list[int] = []
+        prev = 0
+        for d in sorted(drops):
+            index.extend(range(prev, d))
+            prev = d + 1
+        index.extend(range(prev, len(text) + 1))
+        return APOS.sub("", folded), index
     out: list[str] = []
     index = []
     for i, ch in enumerate(text):
@@ -591,23 +595,29 @@ def extract(text: str, report_date: dt.date, gaz: Gazetteer | None = None) -> li
     matches = find_matches(text, gaz)
     starts = [m[0] for m in matches]
     out: list[CandidateData] = []
-    context_date: dt.date | None = None
-    for index, (s, e) in enumerate(sentences(text)):
-        sentence = text[s:e]
-        lower = sentence.lower()
-        rule = next(((t, sub, m) for p, t, sub in TYPE_RULES if (m := p.search(lower))), None)
-        found = find_date(lower, report_date, rule[2].start() if rule else 0)
-        date_explicit = found is not None
-        if found:
-            context_date = found[0]
-        if rule is None:
-            continue
+    spans = sentences(text)
+    for index, (s, e) in enumerate(spans):
         lo, hi = bisect.bisect_left(starts, s), bisect.bisect_left(starts, e)
+        if lo == hi:  # no place and no actor: not a candidate (most sentences; skip them fast)
+            continue
         here = matches[lo:hi]
         places = [m for m in here if m[2].kind == "place"]
         actors = [m for m in here if m[2].kind == "actor"]
-        if not places and not actors:
+        sentence = text[s:e]
+        lower = sentence.lower()
+        rule = next(((t, sub, m) for p, t, sub in TYPE_RULES if (m := p.search(lower))), None)
+        if rule is None:
             continue
+        found = find_date(lower, report_date, rule[2].start())
+        date_explicit = found is not None
+        context_date = None
+        if not found:
+            # A sentence without a date takes the last one of the few sentences before it.
+            for j in range(index - 1, max(index - 4, -1), -1):
+                earlier = find_dates(text[spans[j][0] : spans[j][1]].lower(), report_date)
+                if earlier:
+                    context_date = max(earlier, key=lambda d: d[1])[0]
+                    break
         event_type, sub, cue = rule
         slugs = list(dict.fromkeys(str(a[2].ref) for a in actors))
         if sub == "Non-state actor overtakes territory" and slugs and slugs[0] in GOVERNMENT:

@@ -27,7 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from conflictmap.events.models import Event, EventActor, ExternalId, Source
+from conflictmap.events.models import Event, EventActor, Source
 from conflictmap.territory.models import Confidence, Faction, Status, Zone, ZoneVersion
 
 from . import extract as extraction
@@ -339,10 +339,26 @@ def _same(existing: dict, values: dict, lon: float, lat: float, actors: set) -> 
     for key, value in values.items():
         if existing[key] != value:
             return False
-    geom = existing["geom"]
-    if abs(geom.x - lon) > 1e-9 or abs(geom.y - lat) > 1e-9:
+    if abs(existing["lon"] - lon) > 1e-9 or abs(existing["lat"] - lat) > 1e-9:
         return False
     return existing["actors"] == actors
+
+
+def _copy(table: str, columns: list[str], rows: Iterable[tuple]) -> None:
+    """COPY rows into a table (psycopg 3): the fast path for large imports."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cur, cur.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _next_ids(table: str, n: int) -> list[int]:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, n],
+        )
+        return [row[0] for row in cur.fetchall()]
 
 
 def _acled_source(run: ImportRun) -> Source:
@@ -402,74 +418,98 @@ def apply_acled(
     _finish(run, token, options=options)
 
 
+VALUE_FIELDS = [
+    "date", "date_precision", "event_type", "sub_event_type", "location_precision",
+    "location_name", "fatalities", "summary",
+]  # fmt: skip
+
+
+def _existing_events(ids: list[str]) -> dict[str, dict]:
+    """The events already imported for these ACLED ids, with what an upsert compares."""
+    existing: dict[str, dict] = {}
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT x.value, e.id, ST_X(e.geom), ST_Y(e.geom), "
+            + ", ".join(f"e.{f}" for f in VALUE_FIELDS)
+            + " FROM events_externalid x JOIN events_event e ON e.id = x.event_id"
+            " WHERE x.system = 'acled' AND x.value = ANY(%s)",
+            [ids],
+        )
+        for value, pk, lon, lat, *rest in cur.fetchall():
+            existing[value] = {
+                "id": pk,
+                "lon": lon,
+                "lat": lat,
+                "actors": set(),
+                **dict(zip(VALUE_FIELDS, rest, strict=True)),
+            }
+        if existing:
+            by_pk = {row["id"]: row for row in existing.values()}
+            cur.execute(
+                "SELECT event_id, faction_id, role FROM events_eventactor WHERE event_id = ANY(%s)",
+                [list(by_pk)],
+            )
+            for event_id, fid, role in cur.fetchall():
+                by_pk[event_id]["actors"].add((fid, role))
+    return existing
+
+
 def _apply_acled_batch(batch, resolver, source, status, through) -> tuple[int, int, int]:
-    ids = [r.event_id for r in batch]
-    known = dict(
-        ExternalId.objects.filter(system="acled", value__in=ids).values_list("value", "event_id")
-    )
-    existing: dict[int, dict] = {}
-    if known:
-        fields = ["id", "geom", *_acled_values(batch[0]).keys()]
-        for row in Event.objects.filter(pk__in=known.values()).values(*fields):
-            row["actors"] = set()
-            existing[row["id"]] = row
-        for eid, fid, role in EventActor.objects.filter(event_id__in=existing).values_list(
-            "event_id", "faction_id", "role"
-        ):
-            existing[eid]["actors"].add((fid, role))
-    new_events, new_records, changed = [], [], []
+    existing = _existing_events([r.event_id for r in batch])
+    new, changed = [], []
     unchanged = 0
     for r in batch:
         values = _acled_values(r)
         actors = {(resolver.resolve(name), role) for role, name in r.actors}
-        event_id = known.get(r.event_id)
-        if event_id is None:
-            new_events.append(
-                Event(
-                    geom=Point(r.lon, r.lat, srid=4326),
-                    status=status,
-                    confidence=Confidence.CONFIRMED,
-                    **values,
-                )
-            )
-            new_records.append((r, actors))
-        elif _same(existing[event_id], values, r.lon, r.lat, actors):
+        old = existing.get(r.event_id)
+        if old is None:
+            new.append((r, values, actors))
+        elif _same(old, values, r.lon, r.lat, actors):
             unchanged += 1
         else:
-            changed.append((event_id, r, values, actors))
-    Event.objects.bulk_create(new_events, batch_size=BATCH)
-    ExternalId.objects.bulk_create(
-        [
-            ExternalId(event_id=e.pk, system="acled", value=r.event_id)
-            for e, (r, _) in zip(new_events, new_records, strict=True)
-        ],
-        batch_size=BATCH,
-    )
-    links = [
-        EventActor(event_id=e.pk, faction_id=fid, role=role)
-        for e, (_, actors) in zip(new_events, new_records, strict=True)
-        for fid, role in actors
-    ]
-    sources = [through(event_id=e.pk, source_id=source.pk) for e in new_events]
-    if changed:
-        now = timezone.now()
-        updates = []
-        for event_id, r, values, _ in changed:
-            e = Event(pk=event_id, geom=Point(r.lon, r.lat, srid=4326), updated_at=now, **values)
-            updates.append(e)
-        Event.objects.bulk_update(
-            updates, ["geom", "updated_at", *_acled_values(batch[0]).keys()], batch_size=BATCH
+            changed.append((old["id"], r, values, actors))
+    now = timezone.now()
+    links: list[tuple] = []
+    source_links: list[tuple] = []
+    if new:
+        ids = _next_ids("events_event", len(new))
+        _copy(
+            "events_event",
+            ["id", "geom", "status", "confidence", "synthetic", "created_at", "updated_at", *VALUE_FIELDS],
+            (
+                (pk, f"SRID=4326;POINT({r.lon!r} {r.lat!r})", status, Confidence.CONFIRMED, False, now, now,
+                 *(values[f] for f in VALUE_FIELDS))
+                for pk, (r, values, _) in zip(ids, new, strict=True)
+            ),
+        )  # fmt: skip
+        _copy(
+            "events_externalid",
+            ["event_id", "system", "value"],
+            ((pk, "acled", r.event_id) for pk, (r, _, _) in zip(ids, new, strict=True)),
         )
-        EventActor.objects.filter(event_id__in=[c[0] for c in changed]).delete()
         links += [
-            EventActor(event_id=event_id, faction_id=fid, role=role)
-            for event_id, _, _, actors in changed
+            (pk, fid, role)
+            for pk, (_, _, actors) in zip(ids, new, strict=True)
             for fid, role in actors
         ]
-        sources += [through(event_id=c[0], source_id=source.pk) for c in changed]
-    EventActor.objects.bulk_create(links, batch_size=5000)
-    through.objects.bulk_create(sources, batch_size=5000, ignore_conflicts=True)
-    return len(new_events), len(changed), unchanged
+        source_links += [(pk, source.pk) for pk in ids]
+    if changed:
+        updates = [
+            Event(pk=pk, geom=Point(r.lon, r.lat, srid=4326), updated_at=now, **values)
+            for pk, r, values, _ in changed
+        ]
+        Event.objects.bulk_update(updates, ["geom", "updated_at", *VALUE_FIELDS], batch_size=BATCH)
+        EventActor.objects.filter(event_id__in=[c[0] for c in changed]).delete()
+        links += [(pk, fid, role) for pk, _, _, actors in changed for fid, role in actors]
+        through.objects.bulk_create(
+            [through(event_id=c[0], source_id=source.pk) for c in changed],
+            ignore_conflicts=True,
+        )
+    if links:
+        _copy("events_eventactor", ["event_id", "faction_id", "role"], links)
+    if source_links:
+        _copy(through._meta.db_table, ["event_id", "source_id"], source_links)
+    return len(new), len(changed), unchanged
 
 
 # --- control maps --------------------------------------------------------------------------------
