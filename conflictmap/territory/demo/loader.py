@@ -376,11 +376,19 @@ def load_zones(
 ) -> None:
     data = _read("zones.json")
     shapes = build_zone_geometries(data["zones"], places)
+    governorates = {
+        r.slug.removeprefix("governorate-"): r
+        for r in Region.objects.filter(level=Region.Level.GOVERNORATE, approximate=True)
+    }
     for zone_data in data["zones"]:
         zone = upsert(
             Zone,
             {"slug": zone_data["slug"]},
-            {"name": zone_data["name"], "description": f"{zone_data['name_ar']}. DEMO zone."},
+            {
+                "name": zone_data["name"],
+                "description": f"{zone_data['name_ar']}. DEMO zone.",
+                "region": governorates.get(zone_data.get("region")),
+            },
             tally,
         )
         versions = zone_data["versions"]
