@@ -7,6 +7,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import render
@@ -163,6 +164,7 @@ class ImportRunAdmin(admin.ModelAdmin):
 
 @admin.register(Feed)
 class FeedAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (
         "name",
         "url",

@@ -1,0 +1,153 @@
+"""The editors' side: runs with counts and rejections, uploads, pasted reports, the review queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.gis.geos import Point
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from conflictmap.events.models import Event
+from conflictmap.ingest import pipeline
+from conflictmap.ingest.models import Candidate, ImportRun, Report
+
+
+def paste(admin_client, text: str, published: str = "2024-12-02"):
+    return admin_client.post(
+        reverse("admin:ingest_upload"),
+        {"kind": "report", "text": text, "published": published, "confidence": "confirmed"},
+    )
+
+
+def test_an_acled_file_uploaded_in_the_admin_is_imported_and_its_run_shows_counts_and_rejections(
+    admin_client, factions, sample
+):
+    upload = SimpleUploadedFile("acled.csv", sample("acled_sample.csv"), content_type="text/csv")
+    response = admin_client.post(
+        reverse("admin:ingest_upload"), {"kind": "acled", "file": upload, "confidence": "confirmed"}
+    )
+    run = ImportRun.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("admin:ingest_importrun_change", args=[run.pk])
+    assert (run.state, run.created, run.rejected) == ("done", 7, 5)
+    page = admin_client.get(response.url).content.decode()
+    assert "7 / 7 (100%)" in page
+    assert "coordinates (latitude 48.8566, longitude 2.3522) are outside Syria" in page
+    listing = admin_client.get(reverse("admin:ingest_importrun_changelist")).content.decode()
+    assert "acled.csv" in listing
+
+
+def test_a_running_import_refreshes_its_page_to_show_progress(admin_client, db):
+    run = pipeline.create_run("acled", b"x", filename="big.csv")
+    ImportRun.objects.filter(pk=run.pk).update(state="running", total=1000, processed=250)
+    page = admin_client.get(
+        reverse("admin:ingest_importrun_change", args=[run.pk])
+    ).content.decode()
+    assert "250 / 1,000 (25%)" in page
+    assert 'http-equiv="refresh"' in page
+
+
+def test_the_upload_form_says_what_is_missing(admin_client, db):
+    response = admin_client.post(
+        reverse("admin:ingest_upload"), {"kind": "zones", "confidence": "confirmed"}
+    )
+    assert "Upload a file or paste a report" in response.content.decode()
+    assert ImportRun.objects.count() == 0
+
+
+def test_pasted_report_text_becomes_a_report_with_candidates_in_the_review_queue(
+    admin_client, gazetteer
+):
+    paste(admin_client, "HTS fighters captured Saraqib yesterday after clashes with regime forces.")
+    report = Report.objects.get()
+    assert report.state == "processed"
+    candidate = report.candidates.get()
+    assert candidate.date == dt.date(2024, 12, 1)
+    queue = admin_client.get(reverse("admin:ingest_candidate_changelist")).content.decode()
+    assert "HTS fighters captured Saraqib" in queue
+    page = admin_client.get(
+        reverse("admin:ingest_candidate_change", args=[candidate.pk])
+    ).content.decode()
+    assert "<mark>Saraqib</mark>" in page and "<mark>HTS</mark>" in page
+
+
+def test_accepting_a_candidate_creates_a_draft_event_with_the_report_as_its_source(
+    admin_client, gazetteer
+):
+    paste(admin_client, "HTS fighters captured Saraqib yesterday after clashes with regime forces.")
+    candidate = Candidate.objects.get()
+    admin_client.post(
+        reverse("admin:ingest_candidate_changelist"),
+        {"action": "accept", "_selected_action": [candidate.pk]},
+    )
+    candidate.refresh_from_db()
+    event = candidate.event
+    assert candidate.state == "accepted" and event.status == "draft"
+    assert (event.event_type, event.sub_event_type) == (
+        "Battles",
+        "Non-state actor overtakes territory",
+    )
+    assert event.place.name == "Saraqib" and event.confidence == "claimed"
+    assert set(event.event_actors.values_list("faction__slug", "role")) == {
+        ("hts", "actor1"), ("syrian-government", "actor2"),
+    }  # fmt: skip
+    assert event.sources.get().excerpt == candidate.sentence
+    queue = admin_client.get(reverse("admin:ingest_candidate_changelist")).content.decode()
+    assert "HTS fighters captured Saraqib" not in queue  # the queue shows pending ones
+
+
+def test_a_candidate_merges_into_the_nearest_event_within_10_km_and_3_days(
+    admin_client, gazetteer, make_event
+):
+    far = make_event(date=dt.date(2024, 12, 1), geom=Point(36.95, 35.86, srid=4326))  # ~14 km east
+    late = make_event(date=dt.date(2024, 12, 6), geom=Point(36.80, 35.86, srid=4326))
+    near = make_event(date=dt.date(2024, 11, 29), geom=Point(36.85, 35.88, srid=4326))  # ~5 km
+    paste(admin_client, "Regime artillery shelled Saraqib yesterday.")
+    candidate = Candidate.objects.get()
+    assert [e.pk for e in pipeline.suggest_events(candidate)] == [near.pk]
+    admin_client.post(
+        reverse("admin:ingest_candidate_changelist"),
+        {"action": "merge", "_selected_action": [candidate.pk]},
+    )
+    candidate.refresh_from_db()
+    assert (candidate.state, candidate.event_id) == ("merged", near.pk)
+    assert near.sources.count() == 1 and far.sources.count() == 0 and late.sources.count() == 0
+    assert Event.objects.count() == 3
+
+
+def test_merging_with_no_event_nearby_says_so_and_leaves_the_candidate_pending(
+    admin_client, gazetteer
+):
+    paste(admin_client, "Regime artillery shelled Saraqib yesterday.")
+    candidate = Candidate.objects.get()
+    response = admin_client.post(
+        reverse("admin:ingest_candidate_changelist"),
+        {"action": "merge", "_selected_action": [candidate.pk]},
+        follow=True,
+    )
+    assert "no event within 10 km and 3 days" in response.content.decode().lower()
+    candidate.refresh_from_db()
+    assert candidate.state == "pending"
+
+
+def test_a_rejected_candidate_leaves_the_queue_and_cannot_be_accepted_later(
+    admin_client, gazetteer
+):
+    paste(admin_client, "Regime artillery shelled Saraqib yesterday.")
+    candidate = Candidate.objects.get()
+    url = reverse("admin:ingest_candidate_changelist")
+    admin_client.post(url, {"action": "reject", "_selected_action": [candidate.pk]})
+    response = admin_client.post(
+        url + "?state=all", {"action": "accept", "_selected_action": [candidate.pk]}, follow=True
+    )
+    assert f"candidate {candidate.pk} was already rejected" in response.content.decode().lower()
+    assert Event.objects.count() == 0
+
+
+def test_feed_and_report_lists_render(admin_client, gazetteer):
+    paste(admin_client, "Regime artillery shelled Saraqib yesterday.")
+    assert admin_client.get(reverse("admin:ingest_feed_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:ingest_feed_add")).status_code == 200
+    page = admin_client.get(reverse("admin:ingest_report_changelist")).content.decode()
+    assert "Regime artillery shelled Saraqib" in page
