@@ -54,3 +54,21 @@ def test_load_demo_writes_nothing_when_the_demo_data_is_broken(monkeypatch, tmp_
     with pytest.raises(CommandError, match="unknown place 'Atlantis'"):
         call_command("load_demo")
     assert Faction.objects.count() == 0 and Place.objects.count() == 0
+
+
+def test_load_demo_leaves_zones_alone_that_editors_gave_new_versions(capsys):
+    import datetime as dt
+
+    from conflictmap.territory.models import ZoneVersion, new_version_from
+
+    call_command("load_demo")
+    capsys.readouterr()
+    last = ZoneVersion.objects.get(zone__slug="manbij-pocket", valid_to__isnull=True)
+    new_version_from(last, dt.date(2024, 12, 20), confidence="claimed")
+
+    call_command("load_demo")
+    summary = json.loads(capsys.readouterr().out)
+
+    assert summary["counts"]["zoneversion.kept-edited"] == 1
+    manbij = ZoneVersion.objects.filter(zone__slug="manbij-pocket").order_by("valid_from")
+    assert [v.valid_to for v in manbij][-2:] == [dt.date(2024, 12, 20), None]

@@ -392,6 +392,12 @@ def load_zones(
             tally,
         )
         versions = zone_data["versions"]
+        starts = {dt.date.fromisoformat(v["from"]) for v in versions}
+        if zone.versions.exclude(valid_from__in=starts).exists():
+            # Editors have added versions to this zone ("new version from date"): their
+            # history wins; the demo does not reset its periods.
+            tally.add(ZoneVersion, "kept-edited")
+            continue
         # Latest first: shortening or moving a period never collides with a later version.
         for i in reversed(range(len(versions))):
             v = versions[i]
