@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,21 @@ def test_it_loads_geoboundaries_districts_from_a_geopackage(capsys):
         "Sample District B",
     ]
     assert Region.objects.get(code="SYR-ADM2-SAMPLE-A").slug == "district-syr-adm2-sample-a"
+
+
+@pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="needs GDAL's ogr2ogr")
+def test_it_loads_a_shapefile_in_another_projection(capsys, tmp_path):
+    shp = tmp_path / "adm1_utm.shp"
+    subprocess.run(
+        ["ogr2ogr", "-f", "ESRI Shapefile", "-t_srs", "EPSG:32637", str(shp),
+         str(DATA / "regions-ocha-adm1-sample.geojson")],
+        check=True,
+    )  # fmt: skip
+    load(capsys, str(shp))
+    north = Region.objects.get(code="SY90")
+    assert north.geom.srid == 4326
+    west, south, east, north_edge = north.geom.extent
+    assert abs(west - 37.0) < 1e-4 and abs(north_edge - 36.8) < 1e-4
 
 
 def test_explicit_fields_are_used_and_an_unknown_one_is_named(capsys):
