@@ -128,7 +128,9 @@ class MapPage:
 
 
 @pytest.fixture
-def map_page(browser, live_server) -> Iterator[MapPage]:
+def map_page(browser, live_server, transactional_db) -> Iterator[MapPage]:
+    # Asking for transactional_db here sets the database up before the page and flushes it only
+    # after the page is closed: a flush under a page still fetching deadlocks with its queries.
     context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
     page = context.new_page()
     yield MapPage(page, live_server.url)

@@ -295,6 +295,10 @@ function start(map) {
     afterChange();
   });
 
+  if (!config.tileUrl) {
+    container.classList.add("no-base-tiles");
+    container.title = "No base map tiles (MAP_TILE_URL is empty): borders, governorates and places are our own layers.";
+  }
   applyLayers();
   refreshExports();
   regions.load().then(() => report("regions"), (error) => report("regions", error));
