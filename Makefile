@@ -43,3 +43,12 @@ demo: migrate
 ## vendor: copy the pinned npm front-end libraries (package-lock.json) into static/vendor/ (committed)
 vendor:
 	scripts/vendor.sh
+
+.PHONY: bench bench-api
+## bench: benchmarks (each prints a table; not part of `make test`)
+bench: bench-api
+
+## bench-api: export of 1M synthetic events vs ogr2ogr and a bare COPY; zones/tiles p50/p99 over
+## HTTP (2 gunicorn workers). Uses DATABASE_URL's database name + "_bench" (created and filled).
+bench-api:
+	$(PY) bench/api_bench.py $(BENCH_ARGS)

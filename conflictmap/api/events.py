@@ -9,9 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
-
-from conflictmap.api.geojson import Query
+from conflictmap.api.geojson import Query, query_cursor
 
 POINT_DECIMALS = 6
 
@@ -249,7 +247,7 @@ def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
         )
         SELECT ST_AsMVT(agg, 'events', %(extent)s, 'geom') FROM agg WHERE geom IS NOT NULL
         """
-    with connection.cursor() as cursor:
+    with query_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""
@@ -290,7 +288,7 @@ def counts(
     SELECT key, label, json_object_agg(i, n) FROM counted GROUP BY key, label ORDER BY key
     """
     params = {"a": start, "b": end, "interval": STEP_INTERVAL[step], "staff": staff}
-    with connection.cursor() as cursor:
+    with query_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     series = []
