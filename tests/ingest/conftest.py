@@ -45,6 +45,17 @@ PLACES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def no_broker_outside_worker_tests(request):
+    """Tasks run eagerly in tests that do not start a worker: nothing reaches a shared Redis."""
+    from conflictmap.celery import app
+
+    eager = request.node.get_closest_marker("worker") is None
+    app.conf.task_always_eager = eager
+    yield
+    app.conf.task_always_eager = False
+
+
 @pytest.fixture
 def factions(db):
     from conflictmap.territory.models import Faction

@@ -102,12 +102,22 @@ def broker(redis_server, settings):
 
     url = f"redis://127.0.0.1:{redis_server.port}/0"
     old = app.conf.broker_url
-    app.close()
+    reset_pools(app)
     app.conf.broker_url = url
     settings.INGEST_CLAIM_TIMEOUT = CLAIM_TIMEOUT
     yield url
-    app.close()
+    reset_pools(app)
     app.conf.broker_url = old
+
+
+def reset_pools(app) -> None:
+    """Drop the app's broker connections so the next publish connects to the new broker URL."""
+    import kombu.pools
+
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
+    kombu.pools.reset()  # kombu keeps producer pools per broker URL, process-wide
 
 
 class Worker:
@@ -197,6 +207,7 @@ def test_reports_survive_a_worker_killed_with_sigkill_and_restarted(gazetteer, w
     assert done_at_kill < N, "the worker finished before it could be killed"
     worker.start()
     finish_with_sweeps(75)
+    print(f"processed at kill: {done_at_kill}; after: {processed()}")
     assert_each_report_processed_once(expected)
     # The kill left work behind that only the restart and the sweep could finish.
     assert N - done_at_kill > 0
