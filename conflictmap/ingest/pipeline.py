@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -52,6 +52,10 @@ class FetchError(Exception):
 
 class ClaimLost(Exception):
     """Our claim was taken over by another worker after we looked stale; stop quietly."""
+
+
+# Errors of the database connection or the network: worth a retry, not a failure.
+RETRYABLE = (FetchError, OperationalError, InterfaceError)
 
 
 def claim_timeout() -> int:
@@ -177,6 +181,10 @@ def process_run(pk: int, *, inline: bool = False) -> ImportRun | None:
     except ClaimLost:
         log.info("run %s taken over by another worker", pk)
         return None
+    except RETRYABLE:
+        # Hand the run back so the task's retry (or the sweep) can claim it again.
+        ImportRun.objects.filter(pk=pk, claimed_at=token).update(state=ImportRun.State.PENDING)
+        raise
     except Exception as exc:
         log.exception("import run %s failed", pk)
         ImportRun.objects.filter(pk=pk, claimed_at=token).update(
@@ -766,9 +774,19 @@ def process_report(pk: int) -> bool:
     token = claim_report(pk)
     if token is None:
         return False
+    try:
+        return _process_claimed_report(pk, token)
+    except RETRYABLE:
+        Report.objects.filter(pk=pk, claimed_at=token).update(state=Report.State.PENDING)
+        raise
+
+
+def _process_claimed_report(pk: int, token: dt.datetime) -> bool:
     report = Report.objects.get(pk=pk)
     try:
         found = extraction.extract(report.text, report_date(report))
+    except RETRYABLE:
+        raise
     except Exception as exc:
         log.exception("extraction failed for report %s", pk)
         Report.objects.filter(pk=pk, claimed_at=token).update(

@@ -361,3 +361,37 @@ def test_the_queue_option_stores_the_run_and_prints_its_id(
     assert out["queued"] is True
     run = ImportRun.objects.get(pk=out["run"])
     assert (run.state, run.created) == ("done", 7)
+
+
+def test_a_database_error_hands_the_report_back_for_a_retry_and_a_bug_marks_it_failed(
+    gazetteer, monkeypatch
+):
+    from django.db import OperationalError
+
+    from conflictmap.ingest import extract
+
+    report = pipeline.store_report("Clashes in Saraqib.").report
+
+    def lost_connection(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(extract, "extract", lost_connection)
+    with pytest.raises(OperationalError):
+        pipeline.process_report(report.pk)
+    assert Report.objects.get(pk=report.pk).state == "pending"
+
+    def bug(*args, **kwargs):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(extract, "extract", bug)
+    assert pipeline.process_report(report.pk) is False
+    report.refresh_from_db()
+    assert (report.state, report.error) == ("failed", "KeyError: 'oops'")
+
+
+def test_a_task_is_retried_on_transport_errors_with_backoff_and_late_acks():
+    from conflictmap.ingest import tasks
+
+    for task in (tasks.process_run, tasks.process_report, tasks.poll_feed):
+        assert task.acks_late and task.reject_on_worker_lost
+        assert pipeline.FetchError in task.autoretry_for and task.retry_backoff
