@@ -18,7 +18,15 @@ pids=()
 stop() {
   trap - INT TERM EXIT
   echo "stopping web, worker and beat"
-  kill "${pids[@]}" 2>/dev/null || true
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  # A warm Celery shutdown finishes the tasks it holds; give everything 25 s, then force it.
+  for _ in $(seq 250); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive -eq 0 ] && break
+    sleep 0.1
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT
