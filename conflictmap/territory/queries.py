@@ -131,19 +131,23 @@ def frontlines_at(day: dt.date, *, bbox: Bbox | None = None, staff: bool = False
         SELECT from_faction_id AS a, to_faction_id AS b FROM territory_faction_backed_by
         UNION SELECT to_faction_id, from_faction_id FROM territory_faction_backed_by
     ),
-    pairs AS (
-        SELECT a.id AS aid, b.id AS bid, a.faction_id AS fa, b.faction_id AS fb,
-               a.geom AS ga, b.geom AS gb
+    candidates AS MATERIALIZED (
+        SELECT a.faction_id AS fa, b.faction_id AS fb, a.geom AS ga, b.geom AS gb,
+               ST_Intersects(a.geom, b.geom) AS touching
         FROM inforce a
         JOIN inforce b ON a.id < b.id AND a.faction_id <> b.faction_id
              AND a.geom && ST_Expand(b.geom, %(deg)s)
         WHERE NOT EXISTS (SELECT 1 FROM allied WHERE allied.a = a.faction_id
                                                   AND allied.b = b.faction_id)
-          AND ST_DWithin(a.geom::geography, b.geom::geography, %(tol)s)
     ),
-    lines AS (
+    -- The geography distance (costly) only for pairs that do not touch.
+    pairs AS (
+        SELECT * FROM candidates
+        WHERE touching OR ST_DWithin(ga::geography, gb::geography, %(tol)s)
+    ),
+    lines AS MATERIALIZED (
         SELECT LEAST(fa, fb) AS f1, GREATEST(fa, fb) AS f2,
-            ST_CollectionExtract(CASE WHEN ST_Intersects(ga, gb) THEN
+            ST_CollectionExtract(CASE WHEN touching THEN
                 ST_Union(ST_Intersection(ST_Boundary(ga), gb), ST_Intersection(ST_Boundary(gb), ga))
             ELSE
                 ST_Intersection(ST_Boundary(ga), ST_Buffer(gb::geography, %(tol)s)::geometry)
