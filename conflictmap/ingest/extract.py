@@ -12,6 +12,7 @@ import bisect
 import datetime as dt
 import functools
 import itertools
+import math
 import re
 import threading
 import time
@@ -102,15 +103,23 @@ STOPWORDS = {
     "this", "there", "then", "than", "were", "here", "have", "made", "mine", "north",
     "south", "east", "west", "army", "team", "name", "same", "came", "late", "date", "bad",
 }  # fmt: skip
-MAX_VARIANTS = 150
+MAX_VARIANTS = 400
+# Faction short names that are everyday words in reports ("the south", "the government").
+COMMON_WORDS = {
+    "south", "north", "east", "west", "government", "coalition", "unidentified", "civilians",
+    "army", "forces", "opposition", "rebels", "militia", "police",
+}  # fmt: skip
 
 
 def _word_variants(word: str) -> list[str]:
-    out = {word}
+    """Spellings of one word, the likeliest first."""
+    out = dict.fromkeys([word])
     for w in list(out):
-        collapsed = re.sub(r"([aeiou])\1", r"\1", w)
-        out.add(collapsed)
-        out.add(w.replace("ou", "u"))
+        out.setdefault(re.sub(r"([aeiou])\1", r"\1", w))  # Rifaat / Rifat
+        out.setdefault(re.sub(r"([b-df-hj-np-tv-z])\1", r"\1", w))  # Maarrat / Maarat
+        out.setdefault(w.replace("ou", "u"))
+        if len(w) > 4 and w.endswith("ah"):
+            out.setdefault(w[:-1])  # Raqqah / Raqqa
     if len(word) >= 4 and word.isascii():
         for w in list(out):
             positions = [i for i, c in enumerate(w) if c in "aei" and i > 0][:4]
@@ -118,12 +127,18 @@ def _word_variants(word: str) -> list[str]:
                 chars = list(w)
                 for pos, vowel in zip(positions, combo, strict=True):
                     chars[pos] = vowel
-                out.add("".join(chars))
-    return sorted(out)
+                out.setdefault("".join(chars))
+        # Long vowels written double or single: Rif'at / Rifaat, Refaat / Refat.
+        for w in list(out):
+            for i, c in enumerate(w):
+                if c == "a" and i > 0 and w[i - 1] != "a" and w[i + 1 : i + 2] != "a":
+                    out.setdefault(w[: i + 1] + "a" + w[i + 1 :])
+    return list(out)
 
 
 def name_variants(name: str) -> list[str]:
-    """Spellings of one name: folded, Tal/Tell/Tall, al-/el-, apostrophes, a/e/i vowels."""
+    """Spellings of one name: folded, Tal/Tell/Tall, al-/el- (or none), apostrophes, a/e/i
+    vowels, long vowels and doubled consonants; at most MAX_VARIANTS, the likeliest kept."""
     folded = fold_name(name)
     if len(folded) < 3:
         return [folded] if folded else []
@@ -133,12 +148,18 @@ def name_variants(name: str) -> list[str]:
         if i == 0 and word in TELL and len(words) > 1:
             options.append(list(TELL))
         elif word in ARTICLES and i < len(words) - 1:
-            options.append(sorted({word, "al", "el"}))
+            choices = list(dict.fromkeys([word, "al", "el"]))
+            if i == 0 and len(words) == 2 and len(words[1]) >= 5:
+                choices.append("")  # "Al Qamishli" is often just "Qamishli"
+            options.append(choices)
         else:
             options.append(_word_variants(word))
+    while math.prod(len(o) for o in options) > MAX_VARIANTS:
+        longest = max(options, key=len)
+        longest.pop()
     variants = [folded]
-    for combo in itertools.islice(itertools.product(*options), MAX_VARIANTS):
-        v = " ".join(combo)
+    for combo in itertools.product(*options):
+        v = " ".join(w for w in combo if w)
         if v not in STOPWORDS and len(v) >= 3:
             variants.append(v)
     return list(dict.fromkeys(variants))
@@ -405,19 +426,18 @@ def build(places: list[tuple], factions: list[tuple], stamp: tuple = ()) -> Gaze
     store: dict[str, Entry] = {}
     for pid, name, name_ar, alternates, lon, lat, population in places:
         weight = population or 0
-        for n, is_main in [(name, True), (name_ar, True)] + [(a, True) for a in alternates or []]:
-            if not n:
-                continue
-            for i, key in enumerate(name_variants(n)):
-                _add(
-                    store,
-                    key,
-                    Entry("place", pid, name, lon, lat, exact=is_main and i == 0, weight=weight),
-                )
+        # The main name gets transliteration variants; Arabic and alternate names (GeoNames
+        # already lists many spellings) are taken as they are, folded.
+        for i, key in enumerate(name_variants(name or "")):
+            _add(store, key, Entry("place", pid, name, lon, lat, exact=i == 0, weight=weight))
+        for n in [name_ar, *(alternates or [])]:
+            key = fold_name(n or "")
+            if len(key) >= 3 and key not in STOPWORDS:
+                _add(store, key, Entry("place", pid, name, lon, lat, weight=weight))
     by_slug = {slug: (fid, name) for fid, slug, name, *_ in factions}
     for fid, slug, name, short, name_ar, aliases in factions:
         for n in [name, short, name_ar, *(aliases or [])]:
-            if n and len(fold_name(n)) >= 2:
+            if n and len(fold_name(n)) >= 2 and fold_name(n) not in COMMON_WORDS:
                 case = n if n.isupper() and len(n) <= 5 else ""
                 _add(
                     store,
@@ -569,6 +589,10 @@ def find_matches(text: str, gaz: Gazetteer) -> list[tuple[int, int, Entry]]:
         s, e = (index[start], index[end + 1]) if index else (start, end + 1)
         if entry.case and text[s:e] != entry.case:
             continue
+        if entry.kind == "place":
+            span = text[s:e]
+            if span == span.lower() and span != span.upper():
+                continue  # a place name in Latin script is capitalised ("hash" is not Hish)
         found.append((s, e, entry))
     found.sort(key=lambda m: (m[0], -(m[1] - m[0])))
     chosen: list[tuple[int, int, Entry]] = []

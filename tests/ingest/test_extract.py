@@ -29,14 +29,17 @@ def places_in(text: str) -> list[str]:
         ("Ḥamā", "Hama"), ("Sarakeb", "Saraqib"), ("Deir ez-Zor", "Deir ez-Zor"),
         ("منبج", "Manbij"), ("إدلب", "Idlib"), ("ادلب", "Idlib"), ("حماه", "Hama"),
         ("تل رفعت", "Tal Rifaat"), ("بمنبج", "Manbij"),
+        ("Maarat al-Numan", "Ma‘arrat an Nu‘mān"), ("Ma'arrat al-Nu'man", "Ma‘arrat an Nu‘mān"),
+        ("Qamishli", "Al Qāmishlī"), ("al-Qamishli", "Al Qāmishlī"),
     ],
 )  # fmt: skip
 def test_it_finds_a_place_under_its_other_spellings(gazetteer, spelling, place):
     assert places_in(f"Fighting was reported in {spelling}, sources said.") == [place]
 
 
-def test_it_does_not_find_places_inside_other_words(gazetteer):
+def test_it_does_not_find_places_inside_other_words_or_in_lower_case_words(gazetteer):
     assert places_in("The Hamas delegation and the Aleppoan dish.") == []
+    assert places_in("They said hama and idleb in lower case are not names.") == []
 
 
 def test_it_gives_offsets_in_the_original_text_even_after_folding(gazetteer):
