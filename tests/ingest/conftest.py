@@ -18,10 +18,10 @@ FACTIONS = [
     (
         "sna",
         "Syrian National Army",
-        "Military Forces of Turkey (2002-) Syrian National Army",
+        "SNA: Syrian National Army",
         "rebel",
     ),
-    ("turkey", "Turkey", "Military Forces of Turkey (2002-)", "foreign_state"),
+    ("turkey", "Turkey", "Military Forces of Turkey (2016-)", "foreign_state"),
     ("sdf", "Syrian Democratic Forces", "SDF: Syrian Democratic Forces", "militia"),
     ("isis", "Islamic State", "Islamic State (Syria)", "jihadist"),
     (

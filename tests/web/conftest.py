@@ -134,6 +134,9 @@ def map_page(browser, live_server, transactional_db) -> Iterator[MapPage]:
     context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
     page = context.new_page()
     yield MapPage(page, live_server.url)
+    # Let requests in flight finish: a query still running when the database is flushed can
+    # deadlock with the flush.
+    page.wait_for_load_state("networkidle", timeout=30000)
     context.close()
 
 
