@@ -237,6 +237,8 @@ def summary(run: ImportRun, *, limit: int = 200) -> dict:
         ],
         "error": run.error,
     }
+    if run.options.get("new_factions"):
+        out["new_factions"] = run.options["new_factions"]  # unknown actors, marked for review
     if run.options.get("closed_versions") is not None:
         out["closed_versions"] = run.options["closed_versions"]
     if run.kind in (ImportRun.Kind.REPORT, ImportRun.Kind.FEED):
