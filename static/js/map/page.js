@@ -19,7 +19,8 @@ const factions = new Map(config.factions.map((faction) => [faction.slug, faction
 const { first_date: first, last_date: last } = config.extent;
 // The API allows at most 1,000 steps in a series: days for short periods, else weeks or months.
 const span = daysBetween(first, last);
-const chartStep = span <= 120 ? "day" : span <= 900 * 7 ? "week" : "month";
+// Area series cost the server one union per step: months beyond three years keep it quick.
+const chartStep = span <= 120 ? "day" : span <= 3 * 366 ? "week" : "month";
 const eventStep = span <= 900 * 7 ? "week" : "month";
 
 // Start the big requests now, before the map exists: the zone versions of the whole period are
@@ -247,7 +248,7 @@ function start(map) {
   }
 
   function redraw(date) {
-    zones.setDate(date);
+    container.dataset.pathsChanged = String(zones.setDate(date));
     legend.render(date, zones.visible());
     for (const chart of charts) chart.mark(date);
     container.dataset.drawnDate = date;
@@ -262,7 +263,10 @@ function start(map) {
       performance.mark("step-start");
       state.date = date;
       redraw(date);
-      const measure = performance.measure("step-redraw", "step-start");
+      const measure = performance.measure("step-redraw", {
+        start: "step-start",
+        detail: { date, pathsChanged: Number(container.dataset.pathsChanged) },
+      });
       container.dataset.stepMs = measure.duration.toFixed(2);
       requestAnimationFrame(() => performance.measure("step-paint", "step-start"));
       refreshPerDate(date);
@@ -312,6 +316,7 @@ function start(map) {
     container.dataset.zonesMs = drawn.toFixed(1);
     container.dataset.zoneVersions = String(zones.count);
     report("zones");
+    zones.warmUp();
   }, (error) => report("zones", error));
   refreshPerDate(state.date);
   refreshEvents();

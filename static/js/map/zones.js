@@ -16,7 +16,7 @@ export function createZoneLayer(map, { factions }) {
   const group = L.layerGroup([], { pane: "zones" });
 
   let versions = [];
-  const shown = new Set();
+  const shown = new Map(); // zone slug -> {version, layer}
   let contested = new Set();
   let date = null;
 
@@ -84,24 +84,33 @@ export function createZoneLayer(map, { factions }) {
     );
   }
 
-  function layerFor(version) {
-    if (!version.layer) {
-      const layer = L.geoJSON(version.feature, { pane: "zones", renderer, style: () => style(version) });
-      layer.bindPopup(() => popup(version), { maxWidth: 280 });
-      layer.on("add", () => {
-        layer.eachLayer((path) => {
-          const el = path.getElement?.();
-          if (!el) return;
-          el.dataset.faction = version.props.faction.slug;
-          el.dataset.zone = version.props.zone;
-          el.dataset.version = String(version.id);
-          el.dataset.contested = String(isContested(version));
-        });
-      });
-      version.layer = layer;
+  function latlngsOf(version) {
+    if (!version.latlngs) {
+      const { type, coordinates } = version.feature.geometry;
+      version.latlngs = L.GeoJSON.coordsToLatLngs(coordinates, type === "MultiPolygon" ? 2 : 1);
       version.feature = null;
     }
-    return version.layer;
+    return version.latlngs;
+  }
+
+  function label(entry) {
+    const el = entry.layer.getElement?.();
+    if (!el) return;
+    const version = entry.version;
+    el.dataset.faction = version.props.faction.slug;
+    el.dataset.zone = version.props.zone;
+    el.dataset.version = String(version.id);
+    el.dataset.contested = String(isContested(version));
+  }
+
+  // One SVG path per zone: when a zone changes hands or shape, its path gets new coordinates and
+  // style instead of being removed and drawn anew, which keeps steps over mass changes cheap.
+  function entryFor(version) {
+    const entry = { version, layer: null };
+    entry.layer = L.polygon(latlngsOf(version), style(version));
+    entry.layer.bindPopup(() => popup(entry.version), { maxWidth: 280 });
+    entry.layer.on("add", () => label(entry));
+    return entry;
   }
 
   function load(collection) {
@@ -113,24 +122,38 @@ export function createZoneLayer(map, { factions }) {
       to: feature.properties.valid_to,
       props: feature.properties,
       feature,
-      layer: null,
+      latlngs: null,
     }));
     date = null;
   }
 
-  // Returns the number of paths added and removed, for the page's measurements.
+  // Returns the number of zones drawn, redrawn or removed, for the page's measurements.
   function setDate(day) {
     date = day;
-    let changed = 0;
+    const inForce = new Map();
     for (const version of versions) {
-      const inForce = version.from <= day && (version.to === null || day < version.to);
-      if (inForce && !shown.has(version)) {
-        shown.add(version);
-        group.addLayer(layerFor(version));
+      if (version.from <= day && (version.to === null || day < version.to)) inForce.set(version.props.zone, version);
+    }
+    let changed = 0;
+    for (const [zone, entry] of shown) {
+      if (!inForce.has(zone)) {
+        group.removeLayer(entry.layer);
+        shown.delete(zone);
         changed += 1;
-      } else if (!inForce && shown.has(version)) {
-        shown.delete(version);
-        group.removeLayer(version.layer);
+      }
+    }
+    for (const [zone, version] of inForce) {
+      const entry = shown.get(zone);
+      if (!entry) {
+        const created = entryFor(version);
+        shown.set(zone, created);
+        group.addLayer(created.layer);
+        changed += 1;
+      } else if (entry.version !== version) {
+        entry.version = version;
+        entry.layer.setLatLngs(latlngsOf(version));
+        entry.layer.setStyle(style(version));
+        label(entry);
         changed += 1;
       }
     }
@@ -139,18 +162,25 @@ export function createZoneLayer(map, { factions }) {
 
   function setContested(ids) {
     contested = new Set(ids);
-    for (const version of shown) {
-      const hatched = isContested(version);
-      version.layer.setStyle(style(version));
-      version.layer.eachLayer((path) => {
-        const el = path.getElement?.();
-        if (el) el.dataset.contested = String(hatched);
-      });
+    for (const entry of shown.values()) {
+      entry.layer.setStyle(style(entry.version));
+      label(entry);
     }
   }
 
+  // Convert the coordinates of the versions not yet shown while the browser is idle.
+  function warmUp() {
+    const pending = versions.filter((version) => !version.latlngs);
+    const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 8 }), 50));
+    function work(deadline) {
+      while (pending.length && deadline.timeRemaining() > 2) latlngsOf(pending.pop());
+      if (pending.length) idle(work);
+    }
+    idle(work);
+  }
+
   function visible() {
-    return [...shown].map((version) => version.props);
+    return [...shown.values()].map((entry) => entry.version.props);
   }
 
   return {
@@ -159,6 +189,7 @@ export function createZoneLayer(map, { factions }) {
     setDate,
     setContested,
     visible,
+    warmUp,
     get date() { return date; },
     get count() { return versions.length; },
   };
