@@ -113,10 +113,14 @@ def render_query(
 ) -> bytes:
     """The same writer, joined in memory: for small collections (zones, front lines). A plain
     cursor here saves the round trips of DECLARE/FETCH/CLOSE on hot, small requests."""
+    return render_features(fetch_features(query, using=using), head=head)
+
+
+def fetch_features(query: Query, *, using: str = "default") -> list[str]:
+    """All features of a small query, with a plain cursor."""
     with query_cursor(using) as cursor:
         cursor.execute(query.sql, query.params)
-        features = [r[0] for r in cursor.fetchall()]
-    return render_features(features, head=head)
+        return [r[0] for r in cursor.fetchall()]
 
 
 def render_features(features: list[str], *, head: dict[str, Any] | None = None) -> bytes:

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import io
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,6 +33,7 @@ from conflictmap.api import params as P
 from conflictmap.api.geojson import (
     GEOJSON_CONTENT_TYPE,
     Query,
+    fetch_features,
     render_features,
     render_query,
     rows_from_cursor,
@@ -143,14 +145,49 @@ def _cacheable(
     return response
 
 
+def zone_stamp() -> tuple[str, dt.datetime]:
+    return data_stamp(ZONE_TABLES, counted=("territory_zoneversion",))
+
+
+class StateCache:
+    """Features of the map state, per process, keyed by the set of versions in force and the
+    data stamp: consecutive days of a time slider mostly share one state, and any edit changes
+    the stamp. Small (a few MB) and safe with many processes: a key never goes stale."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple, list[str]] = OrderedDict()
+
+    def get_or_compute(self, key: tuple, compute: Callable[[], list[str]]) -> list[str]:
+        if key in self.entries:
+            self.entries.move_to_end(key)
+            return self.entries[key]
+        features = compute()
+        self.entries[key] = features
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return features
+
+
+STATE_CACHE = StateCache()
+
+
+def _state_features(
+    kind: str, day: dt.date, bbox: Any, staff: bool, stamp: str, query: Query
+) -> list[str]:
+    key = (kind, territory.state_key(day, staff=staff), stamp, bbox, staff)
+    return STATE_CACHE.get_or_compute(key, lambda: fetch_features(query))
+
+
 def _geojson(
     request: HttpRequest,
     body: bytes,
     values: dict,
     filename: str,
-    tables: tuple[str, ...] = ZONE_TABLES,
+    last: dt.datetime | None = None,
 ) -> HttpResponse:
-    _version, last = data_stamp(tables, counted=("territory_zoneversion",))
+    if last is None:
+        _version, last = zone_stamp()
     return _cacheable(
         request,
         body,
@@ -170,10 +207,12 @@ def zones(request: HttpRequest, values: dict) -> HttpResponse:
     if day and (start or end):
         raise P.ParamError("date", "Give either date or from+to, not both.")
     if day:
+        stamp, last = zone_stamp()
         query = territory.zones_at(day, bbox=values["bbox"], staff=staff)
-        head = {"date": day.isoformat()}
-        name = f"zones_{day.isoformat()}.geojson"
-    elif start or end:
+        features = _state_features("zones", day, values["bbox"], staff, stamp, query)
+        body = render_features(features, head={"date": day.isoformat()})
+        return _geojson(request, body, values, f"zones_{day.isoformat()}.geojson", last)
+    if start or end:
         if not start:
             raise P.ParamError("from", "from is required with to.")
         if not end:
@@ -189,11 +228,13 @@ def zones(request: HttpRequest, values: dict) -> HttpResponse:
 
 @api("frontlines")
 def frontlines(request: HttpRequest, values: dict) -> HttpResponse:
-    day = values["date"]
-    query = territory.frontlines_at(day, bbox=values["bbox"], staff=_is_staff(request))
+    day, staff = values["date"], _is_staff(request)
+    stamp, last = zone_stamp()
+    query = territory.frontlines_at(day, bbox=values["bbox"], staff=staff)
+    features = _state_features("frontlines", day, values["bbox"], staff, stamp, query)
     head = {"date": day.isoformat(), "tolerance_m": territory.FRONT_TOLERANCE_M}
-    body = render_query(query, head=head)
-    return _geojson(request, body, values, f"frontlines_{day.isoformat()}.geojson")
+    body = render_features(features, head=head)
+    return _geojson(request, body, values, f"frontlines_{day.isoformat()}.geojson", last)
 
 
 def changes_body(start: dt.date, end: dt.date, *, staff: bool) -> bytes:

@@ -82,6 +82,18 @@ CONTESTED = """EXISTS (
       AND ST_Relate(o.geom, v.geom, 'T********'))"""
 
 
+def state_key(day: dt.date, *, staff: bool = False) -> str:
+    """A digest of the set of versions in force on `day`. The map (zones, contested flags,
+    front lines) is the same on every day with the same set, whatever the date."""
+    with query_cursor() as cursor:
+        cursor.execute(
+            "SELECT md5(COALESCE(string_agg(v.id::text, ',' ORDER BY v.id), ''))"
+            " FROM territory_zoneversion v WHERE " + IN_FORCE,
+            {"day": day, "staff": staff},
+        )
+        return cursor.fetchone()[0]
+
+
 def zones_at(day: dt.date, *, bbox: Bbox | None = None, staff: bool = False) -> Query:
     """Zone versions in force on `day` (valid_from inclusive, valid_to exclusive)."""
     params: dict[str, Any] = {"day": day, "staff": staff}

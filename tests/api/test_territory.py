@@ -249,3 +249,28 @@ def test_export_of_frontlines_uses_the_same_writer_as_the_api(
     call_command("export_geojson", "frontlines", "--date", D.isoformat(), "-o", str(out))
 
     assert out.read_bytes() == client.get(f"/api/v1/frontlines?date={D}").content
+
+
+def test_an_edit_is_seen_at_once_although_the_map_state_is_cached(client, make_version):
+    v = make_version(geom=square(36.0, 35.0, 0.1))
+    first = get_json(client, f"/api/v1/zones?date={D}")
+    same_state = get_json(client, f"/api/v1/zones?date={D + dt.timedelta(days=1)}")
+    assert same_state["features"] == first["features"]
+    assert same_state["date"] != first["date"]
+
+    v.geom = square(36.0, 35.0, 0.2)
+    v.save()
+
+    (feature,) = get_json(client, f"/api/v1/zones?date={D}")["features"]
+    assert [36.2, 35.2] in feature["geometry"]["coordinates"][0][0]
+
+
+def test_backing_a_faction_removes_the_front_at_once(client, make_version, make_faction):
+    a, b = make_faction(), make_faction()
+    make_version(faction=a, geom=square(36.0, 35.0, 0.1))
+    make_version(faction=b, geom=square(36.1, 35.0, 0.1))
+    assert len(get_json(client, f"/api/v1/frontlines?date={D}")["features"]) == 1
+
+    b.backed_by.add(a)
+
+    assert get_json(client, f"/api/v1/frontlines?date={D}")["features"] == []

@@ -97,7 +97,7 @@ class Command(BaseCommand):
             {"run": run, "zones": zones},
         )
         # Versions per zone: `versions` spread as evenly as possible; each zone's periods split
-        # FIRST_DAY..LAST_DAY evenly and the last one stays open.
+        # FIRST_DAY..LAST_DAY evenly, shifted by a few days per zone, and the last stays open.
         cursor.execute(
             """
             WITH per AS (
@@ -107,7 +107,11 @@ class Command(BaseCommand):
                 FROM synth_zone z
             ),
             v AS (
-                SELECT per.id, per.i, j, per.k
+                -- Each zone changes on its own days: periods of `len` days shifted per zone.
+                SELECT per.id, per.i, j, per.k,
+                       (%(last)s::date - %(first)s::date) / per.k AS len,
+                       (per.i * 7919) %% GREATEST((%(last)s::date - %(first)s::date) / per.k, 1)
+                           AS shift
                 FROM per, generate_series(0, per.k - 1) AS j
             )
             INSERT INTO territory_zoneversion
@@ -118,10 +122,10 @@ class Command(BaseCommand):
                            %(west)s + (v.i %% %(cols)s + 0.5) * %(dx)s,
                            %(south)s + (v.i / %(cols)s + 0.5) * %(dy)s), 4326),
                        LEAST(%(dx)s, %(dy)s) * (0.42 + random() * 0.16), 'quad_segs=16')),
-                   %(first)s::date + (j * (%(last)s::date - %(first)s::date) / v.k),
+                   CASE WHEN j = 0 THEN %(first)s::date
+                        ELSE %(first)s::date + j * v.len + v.shift END,
                    CASE WHEN j = v.k - 1 THEN NULL
-                        ELSE %(first)s::date + ((j + 1) * (%(last)s::date - %(first)s::date) / v.k)
-                   END,
+                        ELSE %(first)s::date + (j + 1) * v.len + v.shift END,
                    'claimed', 'published', 'SYNTHETIC benchmark zone version, not real.',
                    now(), now(),
                    (%(factions)s::bigint[])[1 + floor(random() * %(nf)s)::int],
