@@ -241,3 +241,74 @@ def test_extent_spans_published_zones_and_events(client, make_event, make_versio
 
     assert data["first_date"] == "2024-11-27" and data["last_date"] == "2024-12-20"
     assert len(data["bbox"]) == 4
+
+
+def test_every_feature_collection_passes_the_rfc7946_schema(
+    client, sourced_event, make_version, make_faction
+):
+    from django.contrib.gis.geos import MultiPolygon, Polygon
+
+    from conflictmap.territory.models import Region, new_version_from
+    from tests.conftest import square
+
+    a, b = make_faction(), make_faction()
+    va = make_version(faction=a, geom=square(36.0, 35.0, 0.1))
+    make_version(faction=b, geom=square(36.1, 35.0, 0.1))
+    new_version_from(va, dt.date(2024, 12, 5), geom=square(36.0, 35.0, 0.2))
+    Region.objects.create(
+        name="Aleppo",
+        slug="aleppo",
+        level="governorate",
+        approximate=True,
+        geom=MultiPolygon(Polygon(((36, 35), (36, 37), (38, 37), (38, 35), (36, 35))), srid=4326),
+    )
+    urls = [
+        "/api/v1/zones?date=2024-12-01",
+        "/api/v1/zones?from=2024-11-01&to=2024-12-31",
+        "/api/v1/frontlines?date=2024-12-01",
+        "/api/v1/changes?from=2024-12-01&to=2024-12-06",
+        "/api/v1/regions?level=governorate",
+        "/api/v1/places?bbox=36,35,38,37",
+        "/api/v1/events",
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response["Content-Type"] == "application/geo+json", url
+        data = json.loads(body(response))
+        jsonschema.validate(data, SCHEMA)
+        assert data["count"] == len(data["features"]) > 0, url
+        assert data["complete"] is True
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "FeatureCollection", "features": [], "crs": {"type": "name"}},
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {},
+                    "geometry": {"type": "Point", "coordinates": [36.2, 137.1]},
+                }
+            ],
+        },
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {},
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [[[36, 35], [36.1, 35], [36, 35]]],
+                    },
+                }
+            ],
+        },
+    ],
+)
+def test_the_schema_rejects_a_crs_member_an_out_of_range_latitude_and_a_three_point_ring(bad):
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, SCHEMA)
