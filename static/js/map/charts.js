@@ -19,7 +19,13 @@ export function createChart(container, { steps, series, onPick, bars = false, he
     scales: { x: { time: true } },
     axes: [
       { stroke: "#444", grid: { stroke: "#eee" }, ticks: { stroke: "#ccc" } },
-      { stroke: "#444", grid: { stroke: "#eee" }, ticks: { stroke: "#ccc" }, size: 56 },
+      {
+        stroke: "#444",
+        grid: { stroke: "#eee" },
+        ticks: { stroke: "#ccc" },
+        size: 48,
+        values: (u, values) => values.map((v) => (Math.abs(v) >= 1000 ? `${Math.round(v / 1000)}k` : String(v))),
+      },
     ],
     series: [
       { label: "date", value: (u, v) => (v == null ? "" : toISO(v * 1000)) },

@@ -167,6 +167,9 @@ function start(map) {
     document.getElementById("event-close").focus({ preventScroll: true });
   }
   document.getElementById("event-close").addEventListener("click", () => { panel.hidden = true; });
+  panel.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") panel.hidden = true;
+  });
 
   let eventsTimer = null;
   function refreshEvents(delay = 0) {
