@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 npm ci --no-audit --no-fund --ignore-scripts
 rm -rf static/vendor/leaflet.markercluster static/vendor/uplot
 mkdir -p static/vendor/leaflet.markercluster static/vendor/uplot
+# The source map goes along: the script names it, and collectstatic's manifest storage fails on
+# a reference to a missing file.
 cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
+   node_modules/leaflet.markercluster/dist/leaflet.markercluster.js.map \
    node_modules/leaflet.markercluster/dist/MarkerCluster.css \
    node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css \
    node_modules/leaflet.markercluster/MIT-LICENCE.txt \
