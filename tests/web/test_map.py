@@ -267,3 +267,29 @@ def test_csv_export_carries_the_current_filters(map_page, demo):
     with open(info.value.path(), encoding="utf-8") as fh:
         header = fh.readline()
     assert "date" in header
+
+
+def test_contested_ground_is_hatched(map_page, demo):
+    from conflictmap.territory.models import ZoneVersion
+
+    day = dt.date(2024, 11, 30)
+    map_page.open(f"?date={day.isoformat()}&layers=zones")
+    page = map_page.page
+    # Overlapping zones of different factions on the day come flagged by /api/v1/zones?date=.
+    response = page.request.get(f"{map_page.base_url}/api/v1/zones?date={day.isoformat()}")
+    flagged = [
+        f["properties"]["zone"] for f in response.json()["features"] if f["properties"]["contested"]
+    ]
+    flagged += list(
+        ZoneVersion.objects.published()
+        .at(day)
+        .filter(confidence="contested")
+        .values_list("zone__slug", flat=True)
+    )
+    assert flagged, "the demo should have contested ground on 30 November 2024"
+    for zone in set(flagged):
+        path = page.locator(f'.leaflet-zones-pane path[data-zone="{zone}"][data-contested="true"]')
+        path.wait_for(timeout=10000)
+        assert path.get_attribute("fill").startswith("url(#cm-hatch-")
+    unflagged = page.locator('.leaflet-zones-pane path[data-contested="false"]').first
+    assert not unflagged.get_attribute("fill").startswith("url(")
