@@ -67,6 +67,9 @@ class ImportRun(models.Model):
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="Last sign of life; a stale run is taken again."
     )
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last re-queued by the sweep (empty: when created)."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -122,6 +125,9 @@ class Report(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(
         null=True, blank=True, help_text="When a worker took it; a stale claim is taken again."
+    )
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last re-queued by the sweep (empty: when received)."
     )
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)

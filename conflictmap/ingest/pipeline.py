@@ -1011,40 +1011,58 @@ def poll_feed(pk: int, *, inline: bool = False, force: bool = False) -> ImportRu
 # --- the sweep -----------------------------------------------------------------------------------
 
 
+def queue_backlog() -> int | None:
+    """Messages waiting in the default queue, or None when the broker cannot say."""
+    from conflictmap.celery import app
+
+    if app.conf.task_always_eager:
+        return None
+    try:
+        with app.connection_for_write() as conn:
+            queue = app.conf.task_default_queue or "celery"
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except Exception:  # broker down or a transport without counts: the sweep goes ahead
+        return None
+
+
 def sweep(*, min_age: int | None = None, limit: int = 5000) -> dict:
-    """Re-queue reports and runs left pending (older than min_age seconds) or claimed by a worker
-    that went quiet; the conditional claims make a duplicate message harmless."""
+    """Re-queue reports and runs left pending (not queued for min_age seconds) or claimed by a
+    worker that went quiet. Pending items are left alone while the queue still holds messages:
+    theirs are likely among them. The conditional claims make a duplicate message harmless."""
+    from django.db.models.functions import Coalesce
+
     now = timezone.now()
     old = now - dt.timedelta(seconds=sweep_min_age() if min_age is None else min_age)
     stale = now - dt.timedelta(seconds=claim_timeout())
+    backlog = queue_backlog()
+    pending_too = not backlog  # 0 (drained) or None (unknown)
+    report_q = Q(state=Report.State.PROCESSING, claimed_at__lt=stale)
+    run_q = Q(state=ImportRun.State.RUNNING, heartbeat_at__lt=stale)
+    if pending_too:
+        report_q |= Q(state=Report.State.PENDING, last_queued__lte=old)
+        run_q |= Q(state=ImportRun.State.PENDING, last_queued__lte=old)
     reports = list(
-        Report.objects.filter(
-            Q(state=Report.State.PENDING, received_at__lte=old)
-            | Q(state=Report.State.PROCESSING, claimed_at__lt=stale)
-        )
+        Report.objects.annotate(last_queued=Coalesce("queued_at", "received_at"))
+        .filter(report_q)
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
     runs = list(
-        ImportRun.objects.filter(
-            Q(state=ImportRun.State.PENDING, created_at__lte=old)
-            | Q(state=ImportRun.State.RUNNING, heartbeat_at__lt=stale)
-        )
+        ImportRun.objects.annotate(last_queued=Coalesce("queued_at", "created_at"))
+        .filter(run_q)
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+    Report.objects.filter(pk__in=reports).update(queued_at=now)
+    ImportRun.objects.filter(pk__in=runs).update(queued_at=now)
     sent = 0
+    result = {"reports": len(reports), "runs": len(runs), "backlog": backlog}
     for name, pks in (("process_run", runs), ("process_report", reports)):
         for pk in pks:
             if not _send(name, pk):
-                return {
-                    "reports": len(reports),
-                    "runs": len(runs),
-                    "queued": sent,
-                    "broker": "down",
-                }
+                return {**result, "queued": sent, "broker": "down"}
             sent += 1
-    return {"reports": len(reports), "runs": len(runs), "queued": sent}
+    return {**result, "queued": sent}
 
 
 # --- review: candidates into events --------------------------------------------------------------

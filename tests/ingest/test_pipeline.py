@@ -215,9 +215,19 @@ def test_the_sweep_requeues_pending_and_stale_work(gazetteer, eager, settings):
     fresh = pipeline.store_report("Shelling hit Hama.").report
     Report.objects.filter(pk=fresh.pk).update(state="processing", claimed_at=timezone.now())
     result = pipeline.sweep(min_age=0)
-    assert result == {"reports": 2, "runs": 0, "queued": 2}
+    assert result == {"reports": 2, "runs": 0, "queued": 2, "backlog": None}
     states = dict(Report.objects.values_list("pk", "state"))
     assert states == {pending.pk: "processed", stale.pk: "processed", fresh.pk: "processing"}
+
+
+def test_the_sweep_leaves_recently_queued_work_alone(gazetteer, eager):
+    report = pipeline.store_report("Clashes in Saraqib.").report
+    assert pipeline.sweep(min_age=60)["reports"] == 0  # received just now: its message is due
+    Report.objects.filter(pk=report.pk).update(received_at=timezone.now() - dt.timedelta(minutes=5))
+    Report.objects.filter(pk=report.pk).update(state="failed")
+    assert pipeline.sweep(min_age=60)["reports"] == 0  # failed work is for an editor to look at
+    Report.objects.filter(pk=report.pk).update(state="pending", queued_at=timezone.now())
+    assert pipeline.sweep(min_age=60)["reports"] == 0  # re-queued a moment ago by another sweep
 
 
 def test_stored_work_is_queued_only_once_the_transaction_commits(

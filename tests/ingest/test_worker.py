@@ -207,10 +207,10 @@ def test_reports_survive_a_worker_killed_with_sigkill_and_restarted(gazetteer, w
     assert done_at_kill < N, "the worker finished before it could be killed"
     worker.start()
     finish_with_sweeps(75)
-    print(f"processed at kill: {done_at_kill}; after: {processed()}")
     assert_each_report_processed_once(expected)
-    # The kill left work behind that only the restart and the sweep could finish.
-    assert N - done_at_kill > 0
+    # The killed worker's unacknowledged messages stay hidden in Redis for the visibility
+    # timeout (an hour): the sweep is what brought those reports back.
+    assert Report.objects.filter(queued_at__isnull=False).exists()
 
 
 def test_reports_survive_a_redis_restart_that_loses_every_queued_message(
@@ -224,3 +224,5 @@ def test_reports_survive_a_redis_restart_that_loses_every_queued_message(
     assert lost_at_restart > 0
     finish_with_sweeps(75)
     assert_each_report_processed_once(expected)
+    # All but the few the worker held in memory (two per pool process) came back by the sweep.
+    assert Report.objects.filter(queued_at__isnull=False).count() >= lost_at_restart - 4
