@@ -152,12 +152,19 @@ def articles(n: int, names: list[str], rng: random.Random) -> list[str]:
     return out
 
 
-def bench_extraction(n: int) -> dict:
+def bench_extraction(n: int, from_db: bool = False) -> dict:
+    """from_db: the gazetteer and factions of the database (e.g. after load_demo)."""
     rng = random.Random(7)
-    places = gazetteer_rows()
-    factions = [(i, slug, slug, "", "", []) for i, slug in enumerate(extract.LEXICON, 1)]
     t0 = time.perf_counter()
-    gaz = extract.build(places, factions)
+    if from_db:
+        gaz = extract.load_gazetteer()
+        from conflictmap.events.models import Place
+
+        places = [(p.pk, p.name) for p in Place.objects.only("id", "name")]
+    else:
+        places = gazetteer_rows()
+        factions = [(i, slug, slug, "", "", []) for i, slug in enumerate(extract.LEXICON, 1)]
+        gaz = extract.build(places, factions)
     build_s = time.perf_counter() - t0
     docs = articles(n, [p[1] for p in places], rng)
     words = sum(len(d.split()) for d in docs)
@@ -244,6 +251,10 @@ def main() -> None:
     parser.add_argument("--skip-acled", action="store_true")
     args = parser.parse_args()
     out = {"extraction": bench_extraction(args.articles)}
+    from conflictmap.events.models import Place
+
+    if Place.objects.exists():
+        out["extraction_database_gazetteer"] = bench_extraction(args.articles, from_db=True)
     if not args.skip_acled:
         out["acled"] = bench_acled(args.rows)
     print(json.dumps(out, indent=2))
