@@ -82,22 +82,65 @@ CONTESTED = """EXISTS (
       AND ST_Relate(o.geom, v.geom, 'T********'))"""
 
 
-def state_key(day: dt.date, *, staff: bool = False) -> str:
-    """A digest of the set of versions in force on `day`. The map (zones, contested flags,
-    front lines) is the same on every day with the same set, whatever the date."""
-    with query_cursor() as cursor:
+def in_force_ids(day: dt.date, *, staff: bool = False) -> list[int]:
+    """Ids of the versions in force on `day`, ascending. The map (zones, contested flags, front
+    lines) is the same on every day with the same set, whatever the date."""
+    with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT md5(COALESCE(string_agg(v.id::text, ',' ORDER BY v.id), ''))"
-            " FROM territory_zoneversion v WHERE " + IN_FORCE,
+            "SELECT COALESCE(array_agg(v.id ORDER BY v.id), '{}') FROM territory_zoneversion v"
+            " WHERE " + IN_FORCE,
             {"day": day, "staff": staff},
         )
         return cursor.fetchone()[0]
 
 
-def zones_at(day: dt.date, *, bbox: Bbox | None = None, staff: bool = False) -> Query:
-    """Zone versions in force on `day` (valid_from inclusive, valid_to exclusive)."""
+# Pairs of versions of different factions whose periods overlap and whose interiors intersect:
+# on a day when both are in force, both are contested.
+OVERLAP_PAIRS_SQL = """
+    SELECT a.id, b.id FROM territory_zoneversion a
+    JOIN territory_zoneversion b
+      ON a.id < b.id AND a.faction_id <> b.faction_id AND a.geom && b.geom
+     AND a.valid_from < COALESCE(b.valid_to, 'infinity')
+     AND b.valid_from < COALESCE(a.valid_to, 'infinity')
+    WHERE ST_Relate(a.geom, b.geom, 'T********')
+"""
+
+
+def overlapping_versions() -> dict[int, list[int]]:
+    """For each version, the versions of other factions it overlaps (see OVERLAP_PAIRS_SQL)."""
+    partners: dict[int, list[int]] = {}
+    with query_cursor() as cursor:
+        cursor.execute(OVERLAP_PAIRS_SQL)
+        for a, b in cursor.fetchall():
+            partners.setdefault(a, []).append(b)
+            partners.setdefault(b, []).append(a)
+    return partners
+
+
+def contested_among(ids: list[int], partners: dict[int, list[int]]) -> list[int]:
+    """The versions of `ids` (one day's map) that overlap another version of that day."""
+    present = set(ids)
+    return [v for v in ids if any(o in present for o in partners.get(v, ()))]
+
+
+def zones_at(
+    day: dt.date,
+    *,
+    bbox: Bbox | None = None,
+    staff: bool = False,
+    contested: list[int] | None = None,
+) -> Query:
+    """Zone versions in force on `day` (valid_from inclusive, valid_to exclusive).
+
+    `contested`: the ids known to be contested that day (from `contested_among`); when None,
+    PostGIS works it out per zone (CONTESTED). Both give the same answer."""
     params: dict[str, Any] = {"day": day, "staff": staff}
-    sql = _zone_feature(CONTESTED) + " WHERE " + IN_FORCE + _bbox_filter("v", bbox, params)
+    if contested is None:
+        flag = CONTESTED
+    else:
+        flag = "v.id = ANY(%(contested)s)"
+        params["contested"] = contested
+    sql = _zone_feature(flag) + " WHERE " + IN_FORCE + _bbox_filter("v", bbox, params)
     return Query(sql + " ORDER BY v.id", params)
 
 

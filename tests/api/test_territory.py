@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 import pytest
@@ -274,3 +275,23 @@ def test_backing_a_faction_removes_the_front_at_once(client, make_version, make_
     b.backed_by.add(a)
 
     assert get_json(client, f"/api/v1/frontlines?date={D}")["features"] == []
+
+
+def test_the_export_and_the_api_agree_on_zones_and_their_contested_flags(
+    client, make_version, make_faction, tmp_path
+):
+    from django.core.management import call_command
+
+    a, b = make_faction(), make_faction()
+    make_version(faction=a, geom=square(36.0, 35.0, 0.1))
+    make_version(faction=b, geom=square(36.05, 35.05, 0.1))
+    make_version(faction=b, geom=square(36.05, 35.05, 0.1), valid_from=dt.date(2025, 1, 1))
+    make_version(faction=b, geom=square(37.0, 35.0, 0.1))
+    out = tmp_path / "zones.geojson"
+
+    call_command("export_geojson", "zones", "--date", D.isoformat(), "-o", str(out))
+
+    api = client.get(f"/api/v1/zones?date={D}").content
+    assert out.read_bytes() == api
+    flags = [f["properties"]["contested"] for f in json.loads(api)["features"]]
+    assert flags == [True, True, False]
