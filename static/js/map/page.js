@@ -4,7 +4,7 @@ import { createApi } from "./api.js";
 import { createPlaceLayer, createRegionLayer } from "./basemap.js";
 import { createChart } from "./charts.js";
 import { createCompareLayer } from "./compare.js";
-import { addDays, clampDate, daysBetween } from "./dates.js";
+import { addDays, addMonths, clampDate, daysBetween } from "./dates.js";
 import { h } from "./dom.js";
 import { createEventLayer, renderEventPanel, shapeSvg } from "./events.js";
 import { createLegend } from "./legend.js";
@@ -273,7 +273,10 @@ function start(map) {
       container.dataset.stepMs = measure.duration.toFixed(2);
       requestAnimationFrame(() => performance.measure("step-paint", "step-start"));
       refreshPerDate(date);
-      if (source === "play") frontlines.prefetch(slider.step === "day" ? addDays(date, 1) : date);
+      if (source === "play" && state.layers.has("frontlines")) {
+        const next = slider.step === "month" ? addMonths(date, 1) : addDays(date, slider.step === "week" ? 7 : 1);
+        if (next <= last) frontlines.prefetch(next);
+      }
       refreshEvents(source === "play" || source === "slider" ? 150 : 0);
       if (state.compare) compare.show(state.compare, date);
       afterChange();
