@@ -1,6 +1,8 @@
-// Control zones: every version of the period is loaded once; a step only adds and removes the
-// versions whose period starts or ends between two dates, so it costs a scan of plain strings
-// and a few SVG paths. A version is in force on D when valid_from <= D < valid_to (or no valid_to).
+// Control zones: every version of the period is loaded once and a step filters them in the
+// browser: a scan of plain date strings, then only the zones whose version changed get their SVG
+// path updated. A version is in force on D when valid_from <= D < valid_to (or valid_to is null).
+// Ground is hatched when the version's confidence is "contested" or when /api/v1/zones?date=
+// flags it as overlapping a zone of another faction on that day.
 import { h, sourceList } from "./dom.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
