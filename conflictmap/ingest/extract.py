@@ -370,7 +370,19 @@ def _resolve(kind: str, m: re.Match, base: dt.date) -> dt.date | None:
     if kind == "ago":
         n = int(m[1]) if m[1].isdigit() else NUMBER_WORDS.get(m[1], 0)
         return base - dt.timedelta(days=n) if n < 400 else None
-    return _dateparser(m.group(0), base)
+    phrase = m.group(0)
+    for levantine, standard in LEVANTINE_MONTHS:
+        phrase = phrase.replace(levantine, standard)
+    return _dateparser(phrase, base)
+
+
+# dateparser knows the Arabic month names of Egypt and the Gulf, not the Levant's (Syria's).
+LEVANTINE_MONTHS = [
+    ("كانون الثاني", "يناير"), ("تشرين الأول", "أكتوبر"), ("تشرين الاول", "أكتوبر"),
+    ("تشرين الثاني", "نوفمبر"), ("كانون الأول", "ديسمبر"), ("كانون الاول", "ديسمبر"),
+    ("شباط", "فبراير"), ("آذار", "مارس"), ("نيسان", "أبريل"), ("أيار", "مايو"),
+    ("حزيران", "يونيو"), ("تموز", "يوليو"), ("آب", "أغسطس"), ("أيلول", "سبتمبر"),
+]  # fmt: skip
 
 
 def find_dates(sentence_lower: str, base: dt.date) -> list[tuple[dt.date, int, int]]:

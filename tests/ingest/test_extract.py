@@ -90,6 +90,20 @@ def test_it_resolves_an_arabic_relative_date(gazetteer):
     assert cand.actors[0]["slug"] == "syrian-government"
 
 
+@pytest.mark.parametrize(
+    ("sentence", "day"),
+    [
+        ("قصفت قوات النظام مدينة منبج في 27 تشرين الثاني 2024.", dt.date(2024, 11, 27)),
+        ("اشتباكات بين قسد والجيش الوطني في منبج يوم 3 كانون الأول.", dt.date(2023, 12, 3)),
+        ("غارات روسية على إدلب في 28 نوفمبر 2024.", dt.date(2024, 11, 28)),
+    ],
+)
+def test_it_reads_absolute_arabic_dates_including_the_levantine_month_names(
+    gazetteer, sentence, day
+):
+    assert extract.extract(sentence, SUNDAY)[0].date == day
+
+
 def test_a_sentence_without_a_date_takes_the_last_date_mentioned_then_the_report_date(gazetteer):
     text = "On 27 November, HTS launched an offensive. Clashes followed in Saraqib."
     assert extract.extract(text, SUNDAY)[-1].date == dt.date(2024, 11, 27)

@@ -405,3 +405,22 @@ def test_a_task_is_retried_on_transport_errors_with_backoff_and_late_acks():
     for task in (tasks.process_run, tasks.process_report, tasks.poll_feed):
         assert task.acks_late and task.reject_on_worker_lost
         assert pipeline.FetchError in task.autoretry_for and task.retry_backoff
+
+
+def test_the_feed_command_reads_a_saved_atom_file_and_refuses_an_html_page(
+    gazetteer, sample, tmp_path
+):
+    atom = tmp_path / "wire.atom"
+    atom.write_bytes(sample("feed.atom"))
+    out = command("feed", str(atom))
+    assert (out["created"], out["rejected"]) == (2, 0)
+    menbij = out["reports"][0]["candidates"][0]
+    assert menbij["places"][0]["name"] == "Manbij" and menbij["date"] == "2024-12-05"
+    assert [a["slug"] for a in menbij["actors"]] == ["sna", "sdf"]
+    page = tmp_path / "site.xml"
+    page.write_bytes(sample("not_a_feed.html"))
+    with pytest.raises(SystemExit) as exit_:
+        command("feed", str(page))
+    assert exit_.value.code == 1
+    run = ImportRun.objects.latest("pk")
+    assert run.rejections.get().reason.startswith("this is an HTML page, not an RSS/Atom feed")
