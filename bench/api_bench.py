@@ -270,6 +270,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8201)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--reuse", action="store_true", help="Keep the bench database if filled.")
+    parser.add_argument("--only", choices=["export", "http"], help="Run one half only.")
     args = parser.parse_args()
 
     source = os.environ.get("DATABASE_URL", "postgis://postgres@127.0.0.1:5432/conflictmap")
@@ -283,14 +284,24 @@ def main() -> None:
         raise SystemExit("ogr2ogr (GDAL) is needed")
 
     prepare(args, env, db)
-    tmp = Path(tempfile.mkdtemp(prefix="api-bench-"))
-    try:
-        print("export of all events:", flush=True)
-        export = export_bench(env, db, tmp, args.repeat)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("HTTP:", flush=True)
-    http = http_bench(env, args.port, random.Random(7))
+    results = ROOT / "bench-results"
+    results.mkdir(exist_ok=True)
+    saved = results / "api.json"
+    previous = json.loads(saved.read_text()) if saved.exists() else {}
+    if args.only == "http":
+        export = previous["export"]
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="api-bench-"))
+        try:
+            print("export of all events:", flush=True)
+            export = export_bench(env, db, tmp, args.repeat)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if args.only == "export":
+        http = previous["http"]
+    else:
+        print("HTTP:", flush=True)
+        http = http_bench(env, args.port, random.Random(7))
 
     ours = export["ours (export_geojson)"]["seconds"]
     ogr = export["ogr2ogr -f GeoJSON"]["seconds"]
@@ -343,11 +354,7 @@ def main() -> None:
     )
     for name, value, note in rows:
         print(f"  {name:<{width}}  {value:<{value_width}}  {note}")
-    results = ROOT / "bench-results"
-    results.mkdir(exist_ok=True)
-    (results / "api.json").write_text(
-        json.dumps({"args": vars(args), "export": export, "http": http}, indent=1)
-    )
+    saved.write_text(json.dumps({"args": vars(args), "export": export, "http": http}, indent=1))
 
 
 if __name__ == "__main__":
