@@ -184,8 +184,11 @@ def test_a_slider_step_redraws_the_zones_within_50_ms(map_page, demo):
     drawn = map_page.measures("zones-drawn")
     steps = map_page.measures("step-redraw")
     assert len(drawn) == 1 and len(steps) == 14
+    map_page.page.wait_for_timeout(100)
+    paints = map_page.measures("step-paint")
     print(
-        f"zones-drawn {drawn[0]:.1f} ms; step-redraw max {max(steps):.2f} ms, mean {sum(steps) / len(steps):.2f} ms"
+        f"\ndemo: zones-drawn {drawn[0]:.1f} ms; step-redraw max {max(steps):.2f} ms,"
+        f" mean {sum(steps) / len(steps):.2f} ms; step-paint max {max(paints):.1f} ms"
     )
     assert max(steps) <= 50
 
