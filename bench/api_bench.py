@@ -12,7 +12,8 @@ migrated and filled by `generate_synthetic` (clearly marked synthetic data), or 
    - `ogr2ogr -f GeoJSON FILE PG:... events_event` (GDAL reading the same table),
    - `COPY (SELECT ST_AsGeoJSON(t.*) FROM events_event t ORDER BY id) TO STDOUT` via psql
      (one line per row: no FeatureCollection, no actors/sources, not valid GeoJSON as a whole),
-   - `COPY (<our exact feature SQL>) TO STDOUT`: the database's share of our export.
+   - `COPY (<our exact feature SQL>) TO STDOUT` (no parallel workers, as in a cursor): the
+     database's share of our export.
 2. HTTP with gunicorn (2 sync workers, loopback), one client, sequential requests:
    - /api/v1/zones?date=D for 200 random dates,
    - 200 event tiles: random zoom 6-12 over Syria with a random 30-day window,
@@ -161,7 +162,8 @@ def export_bench(env: dict, db: dict, tmp: Path, repeat: int) -> dict:
         ),
         "COPY of our feature SQL": lambda out: psql(
             db,
-            "SET jit = off; SET cursor_tuple_fraction = 1.0; COPY (" + ours_sql + ") TO STDOUT",
+            "SET jit = off; SET cursor_tuple_fraction = 1.0; SET max_parallel_workers_per_gather = 0;"
+            " COPY (" + ours_sql + ") TO STDOUT",
             out=out,
             env=env,
         ),
