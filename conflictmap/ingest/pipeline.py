@@ -415,7 +415,7 @@ def apply_acled(
         with transaction.atomic():
             _hold(run, token)
             created, updated, unchanged = _apply_acled_batch(
-                batch, resolver, source, status, through
+                batch, resolver, source, status, through, reason=f"ACLED import #{run.pk}"
             )
             ImportRun.objects.filter(pk=run.pk).update(
                 processed=offset + len(batch),
@@ -464,7 +464,29 @@ def _existing_events(ids: list[str]) -> dict[str, dict]:
     return existing
 
 
-def _apply_acled_batch(batch, resolver, source, status, through) -> tuple[int, int, int]:
+EVENT_COLUMNS = [
+    "id", "date", "date_precision", "event_type", "sub_event_type", "geom", "location_precision",
+    "location_name", "fatalities", "confidence", "status", "summary", "synthetic", "created_at",
+    "updated_at", "place_id",
+]  # fmt: skip
+
+
+def _history(ids: list[int], kind: str, reason: str) -> None:
+    """Historical records for events written in bulk, as simple_history writes them one by one
+    (kind "+" created, "~" changed), so editors see where an event came from."""
+    columns = ", ".join(EVENT_COLUMNS)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO events_historicalevent ({columns}, history_date,"
+            " history_change_reason, history_type, history_user_id)"
+            f" SELECT {columns}, now(), %s, %s, NULL FROM events_event WHERE id = ANY(%s)",
+            [reason[:100], kind, ids],
+        )
+
+
+def _apply_acled_batch(
+    batch, resolver, source, status, through, reason: str = "ACLED import"
+) -> tuple[int, int, int]:
     existing = _existing_events([r.event_id for r in batch])
     new, changed = [], []
     unchanged = 0
@@ -515,6 +537,10 @@ def _apply_acled_batch(batch, resolver, source, status, through) -> tuple[int, i
             [through(event_id=c[0], source_id=source.pk) for c in changed],
             ignore_conflicts=True,
         )
+    if new:
+        _history(ids, "+", reason)
+    if changed:
+        _history([c[0] for c in changed], "~", reason)
     if links:
         _copy("events_eventactor", ["event_id", "faction_id", "role"], links)
     if source_links:

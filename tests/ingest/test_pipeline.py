@@ -84,6 +84,15 @@ def test_a_later_row_for_the_same_event_id_updates_the_event(factions):
     assert (later.created, later.updated, later.unchanged) == (0, 1, 0)
     event = ExternalId.objects.get(value="SYR1").event
     assert event.fatalities == 5
+    history = list(
+        event.history.order_by("history_id").values_list(
+            "history_type", "fatalities", "history_change_reason"
+        )
+    )
+    assert history == [
+        ("+", 3, f"ACLED import #{later.pk - 1}"),
+        ("~", 5, f"ACLED import #{later.pk}"),
+    ]
     assert set(event.event_actors.values_list("role", flat=True)) == {"actor1", "actor2"}
     assert Event.objects.count() == 1
 
