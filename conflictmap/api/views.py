@@ -12,6 +12,7 @@ import functools
 import hashlib
 import io
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -152,21 +153,25 @@ def zone_stamp() -> tuple[str, dt.datetime]:
 class StateCache:
     """Features of the map state, per process, keyed by the set of versions in force and the
     data stamp: consecutive days of a time slider mostly share one state, and any edit changes
-    the stamp. Small (a few MB) and safe with many processes: a key never goes stale."""
+    the stamp. At most `size` states (0.5 MB each for 250 synthetic zones of 65 vertices); safe
+    with many processes, as a key never goes stale."""
 
     def __init__(self, size: int = 32) -> None:
         self.size = size
         self.entries: OrderedDict[tuple, Any] = OrderedDict()
+        self.lock = threading.Lock()  # runserver and threaded workers share the module
 
     def get_or_compute(self, key: tuple, compute: Callable[[], Any]) -> Any:
-        if key in self.entries:
-            self.entries.move_to_end(key)
-            return self.entries[key]
-        features = compute()
-        self.entries[key] = features
-        if len(self.entries) > self.size:
-            self.entries.popitem(last=False)
-        return features
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+        value = compute()
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return value
 
 
 STATE_CACHE = StateCache()
