@@ -61,6 +61,8 @@ class MapPage:
             if msg.type == "error" and origin == host:
                 self.errors.append(msg.text)
 
+        self.requests: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
         page.on("console", console)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
 

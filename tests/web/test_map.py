@@ -24,6 +24,8 @@ def test_the_page_loads_without_console_errors_and_draws_the_demo_zones(map_page
     page.wait_for_load_state("networkidle")
     map_page.screenshot("map-2024-11-28")
     assert map_page.errors == []
+    # The zones of the whole period are requested once (preloaded by the page, used by the script).
+    assert sum("/api/v1/zones?from=" in url for url in map_page.requests) == 1
 
 
 def test_moving_the_slider_changes_who_holds_aleppo_and_manbij(map_page, demo):
