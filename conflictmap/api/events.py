@@ -5,6 +5,7 @@ Property names of an event (GeoJSON and CSV) are a documented interface (docs/ap
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,8 @@ class EventFilter:
     actor_ids: list[int] = field(default_factory=list)
     q: str = ""
     staff: bool = False
+    id_above: int | None = None  # id > id_above
+    id_upto: int | None = None  # id <= id_upto
 
     def narrow(self) -> bool:
         """True when the filter likely selects a small part of the table."""
@@ -51,6 +54,12 @@ class EventFilter:
                 " WHERE ea.faction_id = ANY(%(actor_ids)s))"
             )
             params["actor_ids"] = list(self.actor_ids)
+        if self.id_above is not None:
+            clauses.append("e.id > %(id_above)s")
+            params["id_above"] = self.id_above
+        if self.id_upto is not None:
+            clauses.append("e.id <= %(id_upto)s")
+            params["id_upto"] = self.id_upto
         if self.q:
             escaped = self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clauses.append("(e.summary ILIKE %(q)s OR e.location_name ILIKE %(q)s)")
@@ -148,6 +157,29 @@ def features(flt: EventFilter) -> Query:
     ORDER BY e.id
     """
     return Query(sql, params)
+
+
+# Below this many events in the table, one connection is quicker than two.
+PARALLEL_MIN_ROWS = 100_000
+
+
+def halves(flt: EventFilter) -> tuple[Query, Query] | None:
+    """The export of `flt` as two queries on two id ranges (for parallel_feature_batches), or
+    None when the table is small or the filter narrow."""
+    if flt.narrow():
+        return None
+    with query_cursor() as cursor:
+        cursor.execute(
+            "SELECT min(id), max(id), (SELECT reltuples FROM pg_class"
+            " WHERE oid = 'events_event'::regclass) FROM events_event"
+        )
+        low, high, estimate = cursor.fetchone()
+    if low is None or (estimate or 0) < PARALLEL_MIN_ROWS:
+        return None
+    middle = (low + high) // 2
+    first = dataclasses.replace(flt, id_upto=middle)
+    second = dataclasses.replace(flt, id_above=middle)
+    return features(first), features(second)
 
 
 CSV_COLUMNS = (

@@ -13,7 +13,10 @@ or, if a client repairs it, lacks "complete".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import queue
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,17 +47,26 @@ def query_cursor(using: str = "default") -> Iterator[Any]:
 
 
 def rows_from_cursor(
-    query: Query, *, using: str = "default", batch: int = BATCH, raw_text: bool = False
+    query: Query,
+    *,
+    using: str = "default",
+    batch: int = BATCH,
+    raw_text: bool = False,
+    snapshot: Callable[[Any], None] | None = None,
 ) -> Iterator[list[tuple]]:
     """Yield batches of rows of `query` from a server-side cursor inside a transaction.
 
     raw_text: text columns come back as UTF-8 bytes, undecoded (the writer sends them as they
-    are: no decode/encode round trip, half the memory per batch)."""
+    are: no decode/encode round trip, half the memory per batch).
+    snapshot: called with a plain cursor before anything else in the transaction (to export or
+    import a snapshot, see `parallel_feature_batches`)."""
     connection = connections[using]
     with transaction.atomic(using=using), connection.chunked_cursor() as cursor:
         if raw_text:
             _load_text_as_bytes(cursor.cursor)
         with connection.cursor() as settings:
+            if snapshot:
+                snapshot(settings)
             # The whole result is wanted, not its first rows (the default 0.1 favours
             # fast-start plans: nested loops, 3x slower here); JIT compilation cost more than it
             # saved on these queries.
@@ -74,13 +86,87 @@ def _load_text_as_bytes(cursor: Any) -> None:
         cursor.adapters.register_loader(name, _RawTextLoader)
 
 
-def feature_batches(query: Query, *, using: str = "default") -> Iterator[list[bytes]]:
-    for rows in rows_from_cursor(query, using=using, batch=BATCH, raw_text=True):
+def feature_batches(
+    query: Query, *, using: str = "default", snapshot: Callable[[Any], None] | None = None
+) -> Iterator[list[bytes]]:
+    for rows in rows_from_cursor(query, using=using, batch=BATCH, raw_text=True, snapshot=snapshot):
         yield [r[0] for r in rows]
 
 
+class Joined:
+    """Features already joined with ",\n" (a spooled part of a parallel export)."""
+
+    def __init__(self, chunks: Iterable[bytes], count: int) -> None:
+        self.chunks = chunks
+        self.count = count
+
+
+def parallel_feature_batches(
+    first: Query, second: Query, *, using: str = "default", timeout: float = 60.0
+) -> Iterator[list[bytes] | Joined]:
+    """Features of `first` then `second`, read by two connections at once, as of one snapshot.
+
+    The first part streams as it comes; the second is written by a thread to a temporary file
+    (memory stays flat) and follows. Both transactions are REPEATABLE READ on the snapshot the
+    first one exports (the first waits until the second has imported it), so the two parts are
+    one consistent view of the committed data. Call it outside any transaction: the second
+    connection cannot see the first one's uncommitted rows.
+    """
+    exported: queue.Queue[str | None] = queue.Queue()
+    imported = threading.Event()
+    result: dict[str, Any] = {}
+
+    def export(cursor: Any) -> None:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute("SELECT pg_export_snapshot()")
+        exported.put(cursor.fetchone()[0])
+        if not imported.wait(timeout):
+            raise RuntimeError("The second export connection did not start.")
+        if "error" in result:
+            raise result["error"]
+
+    def use(snapshot_id: str) -> Callable[[Any], None]:
+        def run(cursor: Any) -> None:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot_id])
+            imported.set()
+
+        return run
+
+    def second_part() -> None:
+        try:
+            snapshot_id = exported.get(timeout=timeout)
+            if snapshot_id is None:
+                return
+            count = 0
+            for features in feature_batches(second, using=using, snapshot=use(snapshot_id)):
+                if count:
+                    spool.write(b",\n")
+                spool.write(b",\n".join(features))
+                count += len(features)
+            result["count"] = count
+        except BaseException as error:  # handed to the main thread
+            result["error"] = error
+        finally:
+            imported.set()
+            connections[using].close()
+
+    with tempfile.TemporaryFile() as spool:
+        worker = threading.Thread(target=second_part, name="export-second-part", daemon=True)
+        worker.start()
+        try:
+            yield from feature_batches(first, using=using, snapshot=export)
+            worker.join()
+            if "error" in result:
+                raise result["error"]
+            spool.seek(0)
+            yield Joined(iter(lambda: spool.read(1 << 20), b""), result["count"])
+        finally:
+            exported.put(None)  # lets the thread go if the first part never exported a snapshot
+
+
 def feature_collection(
-    batches: Iterable[list[str]] | Iterable[list[bytes]],
+    batches: Iterable[list[str]] | Iterable[list[bytes] | Joined],
     *,
     head: dict[str, Any] | None = None,
 ) -> Iterator[bytes]:
@@ -92,6 +178,13 @@ def feature_collection(
     yield (",".join(start) + ',"features":[\n').encode()
     count = 0
     for features in batches:
+        if isinstance(features, Joined):
+            if features.count:
+                if count:
+                    yield b",\n"
+                yield from features.chunks
+                count += features.count
+            continue
         if not features:
             continue
         if isinstance(features[0], str):

@@ -7,10 +7,11 @@ import sys
 from collections.abc import Iterable
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from conflictmap.api import events as event_sql
 from conflictmap.api import params as P
-from conflictmap.api.geojson import stream_query
+from conflictmap.api.geojson import feature_collection, parallel_feature_batches, stream_query
 from conflictmap.api.views import changes_body, event_filter
 from conflictmap.territory import queries as territory
 
@@ -31,6 +32,14 @@ class Command(BaseCommand):
         parser.add_argument("--q", help="events: text in summary or location name.")
         parser.add_argument("--drafts", action="store_true", help="Include draft records.")
         parser.add_argument("-o", "--output", help="File to write (default: standard output).")
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            choices=[1, 2],
+            default=2,
+            help="events: database connections reading at once (2: two id ranges on one "
+            "snapshot, for large unfiltered exports).",
+        )
 
     def handle(self, *args, kind: str, **opts) -> None:
         try:
@@ -55,7 +64,14 @@ class Command(BaseCommand):
                 "actor": P.Param("actor", "slugs", "").parse(opts.get("actor")),
                 "q": P.Param("q", "text", "").parse(opts.get("q")),
             }
-            return stream_query(event_sql.features(event_filter(values, staff=staff)))
+            flt = event_filter(values, staff=staff)
+            # Two connections only outside a transaction: the second one could not see
+            # uncommitted rows of the first.
+            if opts["jobs"] > 1 and not connection.in_atomic_block:
+                parts = event_sql.halves(flt)
+                if parts:
+                    return feature_collection(parallel_feature_batches(*parts))
+            return stream_query(event_sql.features(flt))
         if kind == "zones":
             if date:
                 query = territory.zones_at(date, bbox=bbox, staff=staff)
