@@ -88,11 +88,21 @@ export function createZoneLayer(map, { factions }) {
 
   function latlngsOf(version) {
     if (!version.latlngs) {
-      const { type, coordinates } = version.feature.geometry;
+      const { type, coordinates } = version.geometry;
       version.latlngs = L.GeoJSON.coordsToLatLngs(coordinates, type === "MultiPolygon" ? 2 : 1);
-      version.feature = null;
     }
     return version.latlngs;
+  }
+
+  // A zone that changes hands without changing shape keeps its path: comparing the numbers is
+  // much cheaper than projecting and drawing them again.
+  function sameCoordinates(a, b) {
+    if (a === b) return true;
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i += 1) {
+      if (!sameCoordinates(a[i], b[i])) return false;
+    }
+    return true;
   }
 
   function label(entry) {
@@ -123,7 +133,7 @@ export function createZoneLayer(map, { factions }) {
       from: feature.properties.valid_from,
       to: feature.properties.valid_to,
       props: feature.properties,
-      feature,
+      geometry: feature.geometry,
       latlngs: null,
     }));
     date = null;
@@ -152,8 +162,9 @@ export function createZoneLayer(map, { factions }) {
         group.addLayer(created.layer);
         changed += 1;
       } else if (entry.version !== version) {
+        const reshaped = !sameCoordinates(entry.version.geometry.coordinates, version.geometry.coordinates);
         entry.version = version;
-        entry.layer.setLatLngs(latlngsOf(version));
+        if (reshaped) entry.layer.setLatLngs(latlngsOf(version));
         entry.layer.setStyle(style(version));
         label(entry);
         changed += 1;
