@@ -8,7 +8,8 @@ migrated and filled by `generate_synthetic` (clearly marked synthetic data), or 
 --reuse when it already holds that many synthetic events and versions.
 
 1. Export of all events to a file on the same disk, each run twice (best time kept):
-   - ours: `manage.py export_geojson events -o FILE` (peak RSS of that process from wait4),
+   - ours: `manage.py export_geojson events -o FILE` (peak RSS of that process from wait4), with
+     its default two connections and with `--jobs 1`,
    - `ogr2ogr -f GeoJSON FILE PG:... events_event` (GDAL reading the same table),
    - `COPY (SELECT ST_AsGeoJSON(t.*) FROM events_event t ORDER BY id) TO STDOUT` via psql
      (one line per row: no FeatureCollection, no actors/sources, not valid GeoJSON as a whole),
@@ -150,6 +151,9 @@ def export_bench(env: dict, db: dict, tmp: Path, repeat: int) -> dict:
     jobs = {
         "ours (export_geojson)": lambda out: run(
             [PY, "manage.py", "export_geojson", "events", "-o", str(out)], env
+        ),
+        "ours, one connection (--jobs 1)": lambda out: run(
+            [PY, "manage.py", "export_geojson", "events", "--jobs", "1", "-o", str(out)], env
         ),
         "ogr2ogr -f GeoJSON": lambda out: run(
             ["ogr2ogr", "-f", "GeoJSON", str(out), pg, "events_event"], env
@@ -309,9 +313,15 @@ def main() -> None:
     ogr = export["ogr2ogr -f GeoJSON"]["seconds"]
     copy = export["bare COPY ST_AsGeoJSON(t.*)"]["seconds"]
     copy_ours = export["COPY of our feature SQL"]["seconds"]
+    one = export.get("ours, one connection (--jobs 1)", {}).get("seconds")
     rows = [
         ("events exported", f"{args.events:,}", ""),
         ("ours: export_geojson", f"{ours:.2f} s", f"{args.events / ours:,.0f} rows/s"),
+        (
+            "ours, --jobs 1",
+            f"{one:.2f} s" if one else "not run",
+            f"{args.events / one:,.0f} rows/s" if one else "",
+        ),
         (
             "ogr2ogr -f GeoJSON",
             f"{ogr:.2f} s",
