@@ -302,15 +302,15 @@ def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
     return bytes(row[0]) if row and row[0] is not None else b""
 
 
-STEP_INTERVAL = {"day": "1 day", "week": "1 week", "month": "1 month"}
-
-
 def counts(
     start: dt.date, end: dt.date, step: str, by: str, *, staff: bool = False
 ) -> dict[str, Any]:
     """Events per step (start, start + step, ... <= end; the last step ends with `end`),
-    by ACLED type or by actor (an event counts once for each faction among its actors)."""
-    from conflictmap.territory.queries import _steps_cte, step_days
+    by ACLED type or by actor (an event counts once for each faction among its actors).
+
+    One pass over the events of the period: width_bucket() finds each event's step among the
+    step days (a join of steps to date ranges was 5-10x slower at a million events)."""
+    from conflictmap.territory.queries import step_days
 
     days = step_days(start, end, step)
     if by == "type":
@@ -325,18 +325,16 @@ def counts(
         )
         group = "f.slug, f.name"
     sql = f"""
-    WITH {_steps_cte()},
-    counted AS (
-        SELECT s.i, {key_sql}, count(*) AS n
-        FROM steps s
-        JOIN events_event e ON e.date >= s.day AND e.date < s.next_day
+    WITH counted AS (
+        SELECT width_bucket(e.date, %(days)s::date[]) - 1 AS i, {key_sql}, count(*) AS n
+        FROM events_event e
         {join}
-        WHERE (%(staff)s OR e.status = 'published')
-        GROUP BY s.i, {group}
+        WHERE e.date >= %(a)s AND e.date <= %(b)s AND (%(staff)s OR e.status = 'published')
+        GROUP BY 1, {group}
     )
     SELECT key, label, json_object_agg(i, n) FROM counted GROUP BY key, label ORDER BY key
     """
-    params = {"a": start, "b": end, "interval": STEP_INTERVAL[step], "staff": staff}
+    params = {"a": start, "b": end, "days": days, "staff": staff}
     with query_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

@@ -80,6 +80,7 @@ def api(endpoint: str) -> Callable:
 # last change (max(history_id) is an index lookup), deletions included.
 ZONE_TABLES = ("territory_zoneversion", "territory_zone", "territory_faction", "events_source")
 EVENT_TABLES = ("events_event", "territory_faction", "events_source", "events_place")
+EVENT_BIG_TABLES = ("events_event", "events_eventactor")
 
 
 def data_stamp(
@@ -176,6 +177,8 @@ class StateCache:
 
 STATE_CACHE = StateCache()
 OVERLAPS_CACHE = StateCache(size=2)
+# The map asks for the same series (whole period) on every page load.
+STATS_CACHE = StateCache(size=16)
 
 
 def _state_features(kind: str, day: dt.date, bbox: Any, staff: bool, stamp: str) -> list[str]:
@@ -268,8 +271,11 @@ def changes(request: HttpRequest, values: dict) -> HttpResponse:
 def stats_area(request: HttpRequest, values: dict) -> HttpResponse:
     P.check_order(values, "from", "to")
     P.check_steps(values)
-    data = territory.area_series(
-        values["from"], values["to"], values["step"], staff=_is_staff(request)
+    staff = _is_staff(request)
+    args = (values["from"], values["to"], values["step"])
+    stamp, _last = zone_stamp()
+    data = STATS_CACHE.get_or_compute(
+        ("area", *args, staff, stamp), lambda: territory.area_series(*args, staff=staff)
     )
     return _json(request, data)
 
@@ -278,8 +284,11 @@ def stats_area(request: HttpRequest, values: dict) -> HttpResponse:
 def stats_events(request: HttpRequest, values: dict) -> HttpResponse:
     P.check_order(values, "from", "to")
     P.check_steps(values)
-    data = event_sql.counts(
-        values["from"], values["to"], values["step"], values["by"], staff=_is_staff(request)
+    staff = _is_staff(request)
+    args = (values["from"], values["to"], values["step"], values["by"])
+    stamp, _last = data_stamp(EVENT_TABLES, big=EVENT_BIG_TABLES)
+    data = STATS_CACHE.get_or_compute(
+        ("events", *args, staff, stamp), lambda: event_sql.counts(*args, staff=staff)
     )
     return _json(request, data)
 
@@ -330,7 +339,7 @@ def csv_stream(query: Query) -> Iterator[bytes]:
 def events(request: HttpRequest, values: dict) -> HttpResponseBase:
     staff = _is_staff(request)
     flt = event_filter(values, staff=staff)
-    version, last = data_stamp(EVENT_TABLES, big=("events_event", "events_eventactor"))
+    version, last = data_stamp(EVENT_TABLES, big=EVENT_BIG_TABLES)
     etag = "W/" + _etag(version, request.GET.urlencode(), staff)
     not_modified = get_conditional_response(request, etag=etag, last_modified=int(last.timestamp()))
     span = "_".join(d.isoformat() for d in (flt.start, flt.end) if d) or "all"

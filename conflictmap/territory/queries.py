@@ -312,14 +312,6 @@ def changes_between(
 STEP_INTERVAL = {"day": "1 day", "week": "1 week", "month": "1 month"}
 
 
-def _steps_cte() -> str:
-    return """steps AS (
-        SELECT (row_number() OVER (ORDER BY d) - 1)::int AS i, d::date AS day,
-               LEAST((d + %(interval)s::interval)::date, %(b)s::date + 1) AS next_day
-        FROM generate_series(%(a)s::date, %(b)s::date, %(interval)s::interval) AS d
-    )"""
-
-
 def step_days(start: dt.date, end: dt.date, step: str) -> list[dt.date]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -337,22 +329,34 @@ def area_series(start: dt.date, end: dt.date, step: str, *, staff: bool = False)
     that day, so its own overlapping zones are not counted twice.
     """
     days = step_days(start, end, step)
-    sql = f"""
-    WITH {_steps_cte()},
+    # A faction's area is computed once per distinct set of its versions: on real data most
+    # steps repeat the previous step's set.
+    sql = """
+    WITH steps AS (
+        SELECT (ordinality - 1)::int AS i, day FROM unnest(%(days)s::date[]) WITH ORDINALITY day
+    ),
     held AS (
-        SELECT s.i, v.faction_id, ST_Area(ST_Union(v.geom)::geography) / 1e6 AS km2
+        SELECT s.i, v.faction_id, array_agg(v.id ORDER BY v.id) AS ids
         FROM steps s
         JOIN territory_zoneversion v
           ON v.valid_from <= s.day AND (v.valid_to IS NULL OR v.valid_to > s.day)
          AND (%(staff)s OR v.status = 'published')
         GROUP BY s.i, v.faction_id
+    ),
+    sets AS (
+        SELECT faction_id, ids,
+            (SELECT ST_Area(ST_Union(z.geom)::geography) FROM territory_zoneversion z
+             WHERE z.id = ANY(u.ids)) / 1e6 AS km2
+        FROM (SELECT DISTINCT faction_id, ids FROM held) u
     )
-    SELECT f.slug, f.name, f.colour, json_object_agg(h.i, round(h.km2::numeric, 3))
-    FROM held h JOIN territory_faction f ON f.id = h.faction_id
+    SELECT f.slug, f.name, f.colour, json_object_agg(h.i, round(sets.km2::numeric, 3))
+    FROM held h
+    JOIN sets USING (faction_id, ids)
+    JOIN territory_faction f ON f.id = h.faction_id
     GROUP BY f.slug, f.name, f.colour
     ORDER BY f.name
     """
-    params = {"a": start, "b": end, "interval": STEP_INTERVAL[step], "staff": staff}
+    params = {"days": days, "staff": staff}
     return {"steps": [d.isoformat() for d in days], "series": _series(sql, params, len(days))}
 
 
