@@ -312,3 +312,18 @@ def test_every_feature_collection_passes_the_rfc7946_schema(
 def test_the_schema_rejects_a_crs_member_an_out_of_range_latitude_and_a_three_point_ring(bad):
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, SCHEMA)
+
+
+def test_cached_series_follow_new_data(client, make_event, make_version, make_faction):
+    url = "/api/v1/stats/events?from=2024-11-25&to=2024-12-08&step=week"
+    make_event(date=dt.date(2024, 11, 30))
+    assert client.get(url).json()["series"][0]["counts"] == [1, 0]
+
+    make_event(date=dt.date(2024, 12, 3))
+
+    assert client.get(url).json()["series"][0]["counts"] == [1, 1]
+    area = "/api/v1/stats/area?from=2024-11-26&to=2024-12-03&step=week"
+    assert client.get(area).json()["series"] == []
+    make_version(faction=make_faction(slug="aaa"), valid_from=dt.date(2024, 12, 1))
+    (series,) = client.get(area).json()["series"]
+    assert series["km2"][0] == 0 and series["km2"][1] > 0
