@@ -6,15 +6,13 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def synthetic(transactional_db) -> None:
-    if "generate_synthetic" not in get_commands():
-        pytest.skip("generate_synthetic is not there yet")
     call_command("generate_synthetic", zones=500, versions=5000, stdout=io.StringIO())
 
 
