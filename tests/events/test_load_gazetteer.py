@@ -95,3 +95,9 @@ def test_the_arabic_name_follows_the_geonames_romanisation():
     assert arabic_name(["ترطوس", "طرطوس"], "Ţarţūs") == "طرطوس"
     assert arabic_name(["تل عمار", "عريقة"], "‘Arīqah") == "عريقة"
     assert arabic_name(["Halab"], "Aleppo") == ""
+
+
+def test_the_arabic_name_skips_split_letters_and_the_word_for_city():
+    assert arabic_name(["د مشق", "دمشق", "دیمەشق"], "Damascus") == "دمشق"
+    assert arabic_name(["حمص", "مدينة حمص"], "Homs") == "حمص"
+    assert arabic_name(["مدينة حمص"], "Homs") == "حمص"

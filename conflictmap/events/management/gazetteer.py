@@ -59,6 +59,11 @@ def arabic_name(names: Iterable[str], romanised: str = "") -> str:
 
     candidates = [n.strip() for n in names if n and _ARABIC.search(n)]
     arabic = [n for n in candidates if not _NOT_ARABIC_LANGUAGE.search(n)] or candidates
+    # GeoNames holds some misspellings with a letter split off ("د مشق" for دمشق): a lone
+    # letter is never a word of a place name.
+    arabic = [n for n in arabic if not re.search(r"(?:^|\s)\S(?:\s|$)", n)] or arabic
+    # "مدينة حمص" is "the city of Homs": the place's name is what follows.
+    arabic = list(dict.fromkeys(re.sub(r"^مدينة\s+", "", n) for n in arabic))
     if len(arabic) <= 1 or not romanised:
         return arabic[0] if arabic else ""
     target = _latin_skeleton(romanised)
