@@ -7,7 +7,7 @@ PORT=${PORT:-8000}
 WEB_WORKERS=${WEB_WORKERS:-2}
 
 $PY manage.py migrate --noinput
-if $PY manage.py shell -c "import sys; from conflictmap.territory.models import Faction; sys.exit(0 if Faction.objects.exists() else 1)"; then
+if $PY manage.py shell --no-imports -c "import sys; from conflictmap.territory.models import Faction; sys.exit(0 if Faction.objects.exists() else 1)"; then
   echo "demo data already loaded (run 'make demo' to load it again)"
 else
   $PY manage.py load_demo
