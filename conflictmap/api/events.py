@@ -279,7 +279,8 @@ def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
             SELECT mx, my, floor(mx / %(size)s) AS cx, floor(my / %(size)s) AS cy, fatalities
             FROM (
                 SELECT ST_X(e.geom) * 20037508.342789244 / 180 AS mx,
-                       ln(tan(radians(45 + ST_Y(e.geom) / 2))) * 6378137 AS my,
+                       ln(tan(radians(45 + LEAST(GREATEST(ST_Y(e.geom), -85.0511), 85.0511)
+                                      / 2))) * 6378137 AS my,
                        e.fatalities
                 FROM events_event e, bounds b
                 WHERE e.geom && b.ll AND {where}
