@@ -44,11 +44,16 @@ demo: migrate
 vendor:
 	scripts/vendor.sh
 
-.PHONY: bench bench-api
+.PHONY: bench bench-api bench-ingest
 ## bench: benchmarks (each prints a table; not part of `make test`)
-bench: bench-api
+bench: bench-api bench-ingest
+
+## bench-ingest: extraction reports/s on 1,000 generated ~600-word articles, ACLED rows/s on
+## 100,000 synthetic rows (in a transaction that is rolled back)
+bench-ingest: setup
+	$(PY) bench/ingest_bench.py
 
 ## bench-api: export of 1M synthetic events vs ogr2ogr and a bare COPY; zones/tiles p50/p99 over
 ## HTTP (2 gunicorn workers). Uses DATABASE_URL's database name + "_bench" (created and filled).
-bench-api:
+bench-api: setup
 	$(PY) bench/api_bench.py $(BENCH_ARGS)
