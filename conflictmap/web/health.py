@@ -30,7 +30,11 @@ def _check_redis() -> dict:
 def _check_celery() -> dict:
     from conflictmap.celery import app
 
-    replies = app.control.ping(timeout=float(getattr(settings, "HEALTHZ_CELERY_TIMEOUT", 1.0)))
+    # limit=1: answer as soon as one worker replies instead of always waiting out the timeout
+    # (a broadcast cannot know how many workers there are).
+    replies = app.control.ping(
+        timeout=float(getattr(settings, "HEALTHZ_CELERY_TIMEOUT", 1.0)), limit=1
+    )
     workers = sorted(name for reply in replies for name in reply)
     if not workers:
         return {"ok": False, "error": "no Celery worker answered the ping", "workers": []}
