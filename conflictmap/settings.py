@@ -67,6 +67,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from the session, the django_language cookie or Accept-Language (en default);
+    # the map page also takes ?lang= so that a permalink carries the language chosen.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -119,6 +122,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ar", "العربية")]
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The interface's translations (`make messages` updates the .po and compiles the .mo, both committed).
+LOCALE_PATHS = [BASE_DIR / "conflictmap" / "locale"]
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -180,6 +185,13 @@ LEAFLET_CONFIG = {
                 "vendor/leaflet.markercluster/MarkerCluster.Default.css",
             ],
             "js": "vendor/leaflet.markercluster/leaflet.markercluster.js",
+        },
+        # Offline context under the admin's map widgets (outlines, places, neighbouring zones):
+        # included only by the admin (conflictmap.territory.admin.OfflineContextMixin).
+        "admin-context": {
+            "css": ["css/admin/context.css"],
+            "js": ["js/admin/context.js"],
+            "auto-include": False,
         },
     },
 }

@@ -6,10 +6,10 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from conflictmap.events.models import Event, EventActor, ExternalId, Place, Source
+from conflictmap.territory.admin import OfflineContextMixin
 
 
 @admin.register(Source)
@@ -22,7 +22,8 @@ class SourceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Place)
-class PlaceAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
+class PlaceAdmin(OfflineContextMixin, SimpleHistoryAdmin):
+    context_places = "points"
     list_display = ["name", "name_ar", "kind", "region", "admin1_code", "population", "geonameid"]
     list_filter = ["kind", ("region", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["region"]
@@ -42,7 +43,8 @@ class ExternalIdInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
+class EventAdmin(OfflineContextMixin, SimpleHistoryAdmin):
+    context_places = "points"
     list_display = [
         "date",
         "event_type",

@@ -7,14 +7,16 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from leaflet.admin import LeafletGeoAdmin
+from django.utils.http import urlencode
 
+from conflictmap.events.models import Event
+from conflictmap.territory.admin import OfflineContextMixin
 from conflictmap.territory.models import Confidence, Faction
 
 from . import pipeline
@@ -246,7 +248,8 @@ class PendingFirst(admin.SimpleListFilter):
 
 
 @admin.register(Candidate)
-class CandidateAdmin(LeafletGeoAdmin):
+class CandidateAdmin(OfflineContextMixin, admin.ModelAdmin):
+    context_places = "points"
     list_display = (
         "excerpt",
         "event_type",
@@ -312,6 +315,15 @@ class CandidateAdmin(LeafletGeoAdmin):
         events = pipeline.suggest_events(obj)
         if not events:
             return "none"
+        choose = ""
+        if obj.state == Candidate.State.PENDING:
+            choose = format_html(
+                '<div><a class="button" href="{}">Choose the event to merge into…</a></div>',
+                self._merge_url([obj.pk]),
+            )
+        return format_html("{}{}", self._suggestion_links(events), choose)
+
+    def _suggestion_links(self, events: list[Event]):
         return format_html_join(
             "",
             '<div><a href="{}">{}</a> — {} km, {} day(s)</div>',
@@ -337,9 +349,112 @@ class CandidateAdmin(LeafletGeoAdmin):
     def accept(self, request, queryset) -> None:
         self._review(request, queryset, "accepted", pipeline.accept_candidate)
 
-    @admin.action(description="Merge into the nearest event (within 10 km and 3 days)")
-    def merge(self, request, queryset) -> None:
-        self._review(request, queryset, "merged", pipeline.merge_candidate)
+    @admin.action(
+        description=f"Merge into a suggested event (within {pipeline.MERGE_KM} km and "
+        f"{pipeline.MERGE_DAYS} days; choose when there are several)"
+    )
+    def merge(self, request, queryset) -> HttpResponse | None:
+        """A candidate with one suggestion merges into it; with several, the editor chooses on
+        an intermediate page; with none, it stays pending and the editor is told why."""
+        single, several = [], []
+        for candidate in queryset:
+            count = len(pipeline.suggest_events(candidate))
+            (several if count > 1 else single).append(candidate)
+        if several:
+            return HttpResponseRedirect(self._merge_url([c.pk for c in queryset]))
+        self._review(request, single, "merged", pipeline.merge_candidate)
+        return None
+
+    # --- choosing the event to merge into -----------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.merge_view)
+        return [path("merge/", view, name="ingest_candidate_merge"), *super().get_urls()]
+
+    def _merge_url(self, ids: list[int]) -> str:
+        return (
+            reverse("admin:ingest_candidate_merge")
+            + "?"
+            + urlencode({"ids": ",".join(map(str, ids))})
+        )
+
+    def merge_view(self, request: HttpRequest) -> HttpResponse:
+        """GET: each candidate with its suggested events (distance, days apart) as radio buttons.
+        POST: merge each candidate into the event chosen for it, checked again against its
+        suggestions and its state under a row lock; a bad choice changes nothing."""
+        changelist = reverse("admin:ingest_candidate_changelist")
+        if not self.has_change_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        raw = request.POST.get("ids") or request.GET.get("ids") or ""
+        try:
+            ids = [int(part) for part in raw.split(",") if part.strip()]
+        except ValueError:
+            messages.error(
+                request, f"ids: expected candidate ids separated by commas, got {raw!r}."
+            )
+            return HttpResponseRedirect(changelist)
+        candidates = list(
+            Candidate.objects.filter(pk__in=ids).select_related("report", "place").order_by("pk")
+        )
+        if not candidates:
+            messages.error(request, "No such candidates: nothing was merged.")
+            return HttpResponseRedirect(changelist)
+        if request.method == "POST":
+            merged = sum(self._merge_chosen(request, c) for c in candidates)
+            if merged:
+                messages.info(request, f"{merged} candidate(s) merged.")
+            return HttpResponseRedirect(changelist)
+        rows = []
+        for candidate in candidates:
+            pending = candidate.state == Candidate.State.PENDING
+            rows.append(
+                {
+                    "candidate": candidate,
+                    "pending": pending,
+                    "events": pipeline.suggest_events(candidate) if pending else [],
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Merge candidates into events",
+            "opts": self.model._meta,
+            "rows": rows,
+            "ids": ",".join(str(c.pk) for c in candidates),
+            "km": pipeline.MERGE_KM,
+            "days": pipeline.MERGE_DAYS,
+        }
+        return render(request, "admin/ingest/candidate/merge.html", context)
+
+    def _merge_chosen(self, request: HttpRequest, candidate: Candidate) -> bool:
+        field = f"event-{candidate.pk}"
+        chosen = request.POST.get(field, "")
+        if not chosen:
+            messages.warning(request, f"Candidate {candidate.pk}: no event chosen; left as it was.")
+            return False
+        try:
+            chosen_pk = int(chosen)
+        except ValueError:
+            messages.error(request, f"{field}: {chosen!r} is not an event id; nothing was merged.")
+            return False
+        try:
+            with transaction.atomic():
+                locked = pipeline._claim_candidate(candidate)  # locks it; refuses a reviewed one
+                suggested = {e.pk: e for e in pipeline.suggest_events(locked)}
+                event = suggested.get(chosen_pk)
+                if event is None:
+                    raise pipeline.ReviewError(
+                        f"candidate {locked.pk}: event {chosen_pk} is not among the events "
+                        f"suggested for it (within {pipeline.MERGE_KM} km and "
+                        f"{pipeline.MERGE_DAYS} days); nothing was merged"
+                    )
+                # Read by django-simple-history for the record the new source writes.
+                event._change_reason = f"Merged candidate {locked.pk} (report {locked.report_id})"
+                event._history_user = request.user
+                pipeline.merge_candidate(locked, event, user=request.user)
+        except pipeline.ReviewError as exc:
+            messages.error(request, f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+            return False
+        return True
 
     @admin.action(description="Reject")
     def reject(self, request, queryset) -> None:

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from leaflet.admin import LeafletGeoAdmin, LeafletGeoAdminMixin
+from leaflet.admin import LeafletAdminWidget, LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from conflictmap.territory.models import (
@@ -24,6 +24,49 @@ from conflictmap.territory.models import (
     ZoneVersion,
     new_version_from,
 )
+
+
+def _context_plugin() -> dict:
+    """The admin-context plugin of LEAFLET_CONFIG, its paths made into static URLs."""
+    import leaflet
+
+    leaflet._normalize_plugins_config()
+    return leaflet.PLUGINS["admin-context"]
+
+
+class OfflineContextWidget(LeafletAdminWidget):
+    """django-leaflet's admin widget plus our offline context script (after Leaflet itself)."""
+
+    @property
+    def media(self) -> forms.Media:
+        plugin = _context_plugin()
+        return super().media + forms.Media(js=plugin["js"], css={"screen": plugin["css"]})
+
+
+class OfflineContextMixin(LeafletGeoAdminMixin):
+    """Map widgets drawn over our own offline layers: country outlines and governorates, places
+    and, for zone versions, the other zones in force. static/js/admin/context.js reads what to
+    draw from the json_script this adds to the change form (no globals)."""
+
+    widget = OfflineContextWidget
+    change_form_template = "admin/map_context/change_form.html"
+    #: "labels": places by population as the view zooms in; "points": every place as a point.
+    context_places = "labels"
+
+    def map_context(self, request: HttpRequest, obj: object | None) -> dict:
+        return {
+            "regions": reverse("api-regions"),
+            "places": reverse("api-places"),
+            "zones": reverse("api-zones"),
+            "placesMode": self.context_places,
+        }
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict, add: bool = False, change: bool = False,
+        form_url: str = "", obj: object | None = None,
+    ) -> HttpResponse:  # fmt: skip
+        context["map_context"] = self.map_context(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(Faction)
@@ -50,7 +93,7 @@ class FactionAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(LeafletGeoAdmin):
+class RegionAdmin(OfflineContextMixin, admin.ModelAdmin):
     list_display = ["name", "name_ar", "level", "code", "parent", "approximate"]
     list_filter = ["level", "approximate"]
     search_fields = ["name", "name_ar", "code", "slug"]
@@ -115,7 +158,7 @@ class NewVersionForm(forms.Form):
 
 
 @admin.register(ZoneVersion)
-class ZoneVersionAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
+class ZoneVersionAdmin(OfflineContextMixin, SimpleHistoryAdmin):
     list_display = [
         "zone",
         "faction",
@@ -141,6 +184,18 @@ class ZoneVersionAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ZoneVersion]:
         return super().get_queryset(request).prefetch_related("sources")
+
+    def map_context(self, request: HttpRequest, obj: ZoneVersion | None) -> dict:
+        """The other zones in force on this version's first day are drawn, read-only, under it;
+        the script follows the valid_from field when the editor changes it."""
+        return {
+            **super().map_context(request, obj),
+            "neighbours": {
+                "date": obj.valid_from.isoformat() if obj and obj.valid_from else None,
+                "version": obj.pk if obj else None,
+                "dateField": "id_valid_from",
+            },
+        }
 
     @admin.display(description="Sources")
     def source_count(self, obj: ZoneVersion) -> int:

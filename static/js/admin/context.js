@@ -1,0 +1,224 @@
+// Offline context under the admin's map widgets: our own country outlines and governorates
+// (/api/v1/regions), places (/api/v1/places) and, on a zone version's page, the other zones in
+// force on its first day (/api/v1/zones?date=, drafts included for staff), read-only and
+// semi-transparent, so an editor sees where the geometry is without any tile server.
+// What to draw comes from the json_script #cm-admin-map-context; nothing is made global.
+(function () {
+  "use strict";
+
+  const CONFIG_ID = "cm-admin-map-context";
+  const PANES = { cmOutlines: 250, cmNeighbours: 350, cmPlaces: 450 };
+  const cache = new Map();
+
+  function readConfig() {
+    const el = document.getElementById(CONFIG_ID);
+    return el ? JSON.parse(el.textContent) : null;
+  }
+
+  function getJSON(url) {
+    if (!cache.has(url)) {
+      cache.set(url, fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+        .then((response) => {
+          if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+          return response.json();
+        })
+        .catch((error) => {
+          cache.delete(url);
+          throw error;
+        }));
+    }
+    return cache.get(url);
+  }
+
+  function withQuery(base, params) {
+    const query = new URLSearchParams(params).toString();
+    return query ? `${base}?${query}` : base;
+  }
+
+  function warn(what) {
+    return (error) => console.warn(`conflictmap admin context: ${what} not loaded (${error.message})`);
+  }
+
+  function regionLayer(map, url) {
+    const group = L.layerGroup();
+    const labels = L.layerGroup();
+    function toggleLabels() {
+      if (map.getZoom() >= 8 && map.hasLayer(group)) map.addLayer(labels);
+      else map.removeLayer(labels);
+    }
+    map.on("zoomend overlayadd overlayremove", toggleLabels);
+    const ready = getJSON(url).then((collection) => {
+      group.addLayer(L.geoJSON(collection, {
+        pane: "cmOutlines",
+        interactive: false,
+        style: (feature) => (feature.properties.level === "country"
+          ? { className: "cm-country", color: "#555", weight: 2, fillColor: "#f4f1ea", fillOpacity: 0.7 }
+          : { className: "cm-governorate", color: "#777", weight: 1, dashArray: "4 3", fill: false }),
+      }));
+      for (const feature of collection.features) {
+        if (feature.properties.level !== "governorate") continue;
+        const center = L.geoJSON(feature).getBounds().getCenter();
+        labels.addLayer(L.tooltip({
+          pane: "cmPlaces",
+          permanent: true,
+          direction: "center",
+          className: "cm-region-label",
+          interactive: false,
+        }).setLatLng(center).setContent(feature.properties.name));
+      }
+      toggleLabels();
+    });
+    return { layer: group, ready };
+  }
+
+  // Labels by population as the view zooms in; with mode "points" (events, places) every place
+  // in view is a point from zoom 9, so the editor can put an event on one.
+  function threshold(zoom, mode) {
+    if (zoom < 8) return 100000;
+    if (zoom < 9) return 20000;
+    return mode === "points" ? 0 : zoom < 10 ? 5000 : 0;
+  }
+
+  function placeLayer(map, url, mode) {
+    const group = L.layerGroup();
+    let generation = 0;
+
+    function draw(collection, minimum) {
+      group.clearLayers();
+      const zoom = map.getZoom();
+      for (const feature of collection.features) {
+        const p = feature.properties;
+        if ((p.population || 0) < minimum) continue;
+        const [lng, lat] = feature.geometry.coordinates;
+        const marker = L.circleMarker([lat, lng], {
+          pane: "cmPlaces",
+          className: "cm-place",
+          radius: mode === "points" ? 3 : 2.5,
+          color: "#222",
+          weight: 1,
+          fillColor: mode === "points" ? "#ffd54a" : "#fff",
+          fillOpacity: 1,
+          interactive: false,
+        });
+        if (zoom >= 9 || (p.population || 0) >= 100000) {
+          marker.bindTooltip(p.name, {
+            pane: "cmPlaces",
+            permanent: true,
+            direction: "right",
+            offset: [4, 0],
+            className: "cm-place-label",
+            interactive: false,
+          });
+        }
+        group.addLayer(marker);
+      }
+    }
+
+    function refresh() {
+      if (!map.hasLayer(group)) return;
+      const zoom = map.getZoom();
+      const minimum = threshold(zoom, mode);
+      const params = {};
+      if (minimum) params.min_population = String(minimum);
+      if (zoom >= 9) {
+        const b = map.getBounds().pad(0.25);
+        params.bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+          .map((v) => v.toFixed(2)).join(",");
+      }
+      const mine = ++generation;
+      return getJSON(withQuery(url, params)).then((collection) => {
+        if (mine === generation) draw(collection, minimum);
+      });
+    }
+
+    map.on("moveend", () => { const p = refresh(); if (p) p.catch(warn("places")); });
+    group.on("add", () => setTimeout(() => { const p = refresh(); if (p) p.catch(warn("places")); }));
+    return { layer: group, refresh };
+  }
+
+  function neighbourLayer(map, url, options) {
+    const group = L.layerGroup();
+    const exclude = options.version;
+
+    function load(date) {
+      group.clearLayers();
+      map.getContainer().dataset.cmNeighbours = "";
+      if (!date) return Promise.resolve(0);
+      return getJSON(withQuery(url, { date })).then((collection) => {
+        const others = collection.features.filter((f) => f.properties.version !== exclude);
+        group.addLayer(L.geoJSON({ type: "FeatureCollection", features: others }, {
+          pane: "cmNeighbours",
+          interactive: false,
+          style: (feature) => {
+            const p = feature.properties;
+            return {
+              className: `cm-neighbour cm-faction-${p.faction.slug}`,
+              color: p.faction.colour,
+              weight: 1.5,
+              opacity: 0.8,
+              fillColor: p.faction.colour,
+              fillOpacity: 0.25,
+              dashArray: p.status === "draft" ? "5 4" : null,
+            };
+          },
+          onEachFeature: (feature, layer) => {
+            const p = feature.properties;
+            layer.bindTooltip(`${p.zone_name} (${p.faction.name})`, {
+              pane: "cmPlaces",
+              permanent: true,
+              direction: "center",
+              className: "cm-zone-label",
+              interactive: false,
+            });
+          },
+        }));
+        map.getContainer().dataset.cmNeighbours = date;
+        return others.length;
+      });
+    }
+    return { layer: group, load };
+  }
+
+  function install(map, config) {
+    for (const [name, z] of Object.entries(PANES)) {
+      if (!map.getPane(name)) map.createPane(name).style.zIndex = String(z);
+    }
+    map.getPane("cmPlaces").style.pointerEvents = "none";
+    const container = map.getContainer();
+    container.classList.add("cm-context");
+
+    const overlays = {};
+    const regions = regionLayer(map, config.regions);
+    overlays["Outlines and governorates"] = regions.layer;
+    const places = placeLayer(map, config.places, config.placesMode);
+    overlays.Places = places.layer;
+    const waits = [regions.ready.catch(warn("regions"))];
+
+    const neighbours = config.neighbours;
+    if (neighbours) {
+      const zones = neighbourLayer(map, config.zones, neighbours);
+      overlays["Other zones in force on the start date"] = zones.layer;
+      waits.push(zones.load(neighbours.date).catch(warn("zones")));
+      const field = neighbours.dateField && document.getElementById(neighbours.dateField);
+      if (field) {
+        // The editor moving the start date redraws the neighbours of the new date.
+        field.addEventListener("change", () => {
+          if (/^\d{4}-\d{2}-\d{2}$/.test(field.value)) {
+            neighbours.date = field.value;
+            zones.load(field.value).catch(warn("zones"));
+          }
+        });
+      }
+      map.addLayer(zones.layer);
+    }
+    map.addLayer(regions.layer);
+    map.addLayer(places.layer);
+    L.control.layers(null, overlays, { collapsed: true, position: "topright" }).addTo(map);
+    Promise.all(waits).then(() => { container.dataset.cmContext = "ready"; });
+  }
+
+  window.addEventListener("map:init", (event) => {
+    const config = readConfig();
+    if (config && event.detail && event.detail.map) install(event.detail.map, config);
+  });
+})();
