@@ -8,6 +8,7 @@
 
   const CONFIG_ID = "cm-admin-map-context";
   const PANES = { cmOutlines: 250, cmNeighbours: 350, cmPlaces: 450 };
+  const POINT_ZOOM = 10;
   const cache = new Map();
 
   function readConfig() {
@@ -136,9 +137,34 @@
     return { layer: group, refresh };
   }
 
+  // The factions of the zones drawn, by colour; shown while the zones are.
+  const FactionLegend = L.Control.extend({
+    options: { position: "bottomleft" },
+    onAdd() {
+      this._list = L.DomUtil.create("div", "cm-legend leaflet-bar");
+      this.show(this._factions || []);
+      return this._list;
+    },
+    show(factions) {
+      this._factions = factions;
+      if (!this._list) return;
+      this._list.replaceChildren(...factions.map((f) => {
+        const row = L.DomUtil.create("div", "cm-legend-row");
+        const swatch = L.DomUtil.create("span", "cm-swatch", row);
+        swatch.style.background = f.colour;
+        row.append(f.name);
+        return row;
+      }));
+      this._list.hidden = factions.length === 0;
+    },
+  });
+
   function neighbourLayer(map, url, options) {
     const group = L.layerGroup();
     const exclude = options.version;
+    const legend = new FactionLegend();
+    group.on("add", () => legend.addTo(map));
+    group.on("remove", () => legend.remove());
 
     function load(date) {
       group.clearLayers();
@@ -146,6 +172,8 @@
       if (!date) return Promise.resolve(0);
       return getJSON(withQuery(url, { date })).then((collection) => {
         const others = collection.features.filter((f) => f.properties.version !== exclude);
+        const factions = new Map(others.map((f) => [f.properties.faction.slug, f.properties.faction]));
+        legend.show([...factions.values()].sort((a, b) => a.name.localeCompare(b.name)));
         group.addLayer(L.geoJSON({ type: "FeatureCollection", features: others }, {
           pane: "cmNeighbours",
           interactive: false,
@@ -163,7 +191,7 @@
           },
           onEachFeature: (feature, layer) => {
             const p = feature.properties;
-            layer.bindTooltip(`${p.zone_name} (${p.faction.name})`, {
+            layer.bindTooltip(p.zone_name, {
               pane: "cmPlaces",
               permanent: true,
               direction: "center",
@@ -211,6 +239,11 @@
       }
       map.addLayer(zones.layer);
     }
+    // A point is framed at zoom 15 or more, where our layers show nothing around it: step back
+    // to where the neighbouring places are in view (the widget loads its field after map:init).
+    map.on("map:loadfield", () => {
+      if (config.placesMode === "points" && map.getZoom() > POINT_ZOOM) map.setZoom(POINT_ZOOM);
+    });
     map.addLayer(regions.layer);
     map.addLayer(places.layer);
     L.control.layers(null, overlays, { collapsed: true, position: "topright" }).addTo(map);
