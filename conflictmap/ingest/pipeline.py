@@ -863,78 +863,82 @@ def _reports_done(run: ImportRun, reports: list[Report], inline: bool) -> None:
             process_report(report.pk)
 
 
-def apply_report(
-    run: ImportRun, content: bytes, token: dt.datetime, *, inline: bool = False
-) -> None:
-    docs, problems = text_parser.parse(content)
-    _start(run, token, problems, len(docs))
-    opts = run.options
+def _store_reports(run: ImportRun, token: dt.datetime, items: list[dict], *, inline: bool) -> None:
+    """Store each item as a Report (deduplicated) in one transaction, then extract or queue."""
     new: list[Report] = []
     created = unchanged = 0
     with transaction.atomic():
         _hold(run, token)
-        for doc in docs:
-            published = doc.published
-            if opts.get("published"):
-                try:
-                    published = dt.datetime.fromisoformat(opts["published"])
-                    if published.tzinfo is None:
-                        published = published.replace(tzinfo=dt.UTC)
-                except ValueError:
-                    pass
-            result = store_report(
-                doc.text,
-                url=run.url,
-                title=opts.get("title") or doc.title,
-                raw=content.decode("utf-8", "replace") if doc.is_html else "",
-                published_at=published,
-                language=opts.get("language") or doc.language,
-                publisher=opts.get("publisher", ""),
-                run=run,
-                queue=not inline,
-            )
+        for fields in items:
+            result = store_report(**fields, run=run, queue=not inline)
             if result.created:
                 created += 1
                 new.append(result.report)
             else:
                 unchanged += 1
         ImportRun.objects.filter(pk=run.pk).update(
-            processed=len(docs), created=created, unchanged=unchanged
+            processed=len(items), created=created, unchanged=unchanged
         )
     _reports_done(run, new, inline)
     _finish(run, token)
+
+
+def _published_option(value: str) -> tuple[dt.datetime | None, list[Problem]]:
+    if not value:
+        return None, []
+    try:
+        published = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None, [
+            Problem(
+                "options",
+                f"report date {value!r} is not YYYY-MM-DD; the text's own date is kept",
+                repaired=True,
+            )
+        ]
+    return (published if published.tzinfo else published.replace(tzinfo=dt.UTC)), []
+
+
+def apply_report(
+    run: ImportRun, content: bytes, token: dt.datetime, *, inline: bool = False
+) -> None:
+    docs, problems = text_parser.parse(content)
+    opts = run.options
+    published, date_problems = _published_option(opts.get("published", ""))
+    _start(run, token, problems + date_problems, len(docs))
+    items = [
+        {
+            "text": doc.text,
+            "url": run.url,
+            "title": opts.get("title") or doc.title,
+            "raw": content.decode("utf-8", "replace") if doc.is_html else "",
+            "published_at": published or doc.published,
+            "language": opts.get("language") or doc.language,
+            "publisher": opts.get("publisher", ""),
+        }
+        for doc in docs
+    ]
+    _store_reports(run, token, items, inline=inline)
 
 
 def apply_feed(run: ImportRun, content: bytes, token: dt.datetime, *, inline: bool = False) -> None:
     entries, problems = feed_parser.parse(content)
     _start(run, token, problems, len(entries))
-    new: list[Report] = []
-    created = unchanged = 0
-    with transaction.atomic():
-        _hold(run, token)
-        for entry in entries:
-            result = store_report(
-                entry.text,
-                url=entry.url,
-                title=entry.title,
-                raw=entry.raw,
-                published_at=entry.published,
-                language=entry.language or (run.feed.language if run.feed else ""),
-                publisher=entry.publisher or (run.feed.name if run.feed else ""),
-                feed=run.feed,
-                run=run,
-                queue=not inline,
-            )
-            if result.created:
-                created += 1
-                new.append(result.report)
-            else:
-                unchanged += 1
-        ImportRun.objects.filter(pk=run.pk).update(
-            processed=len(entries), created=created, unchanged=unchanged
-        )
-    _reports_done(run, new, inline)
-    _finish(run, token)
+    feed = run.feed
+    items = [
+        {
+            "text": entry.text,
+            "url": entry.url,
+            "title": entry.title,
+            "raw": entry.raw,
+            "published_at": entry.published,
+            "language": entry.language or (feed.language if feed else ""),
+            "publisher": entry.publisher or (feed.name if feed else ""),
+            "feed": feed,
+        }
+        for entry in entries
+    ]
+    _store_reports(run, token, items, inline=inline)
 
 
 # --- fetching and feeds --------------------------------------------------------------------------

@@ -433,3 +433,22 @@ def test_the_feed_command_reads_a_saved_atom_file_and_refuses_an_html_page(
     assert exit_.value.code == 1
     run = ImportRun.objects.latest("pk")
     assert run.rejections.get().reason.startswith("this is an HTML page, not an RSS/Atom feed")
+
+
+def test_a_bad_report_date_is_said_and_the_report_still_goes_in(db):
+    from conflictmap.ingest import pipeline
+    from conflictmap.ingest.models import ImportRun, Report
+
+    run = ImportRun.objects.create(
+        kind=ImportRun.Kind.REPORT,
+        filename="note.txt",
+        content=b"Clashes were reported near Saraqib.",
+        options={"published": "31/12/2024"},
+    )
+    pipeline.process_run(run.pk, inline=True)
+    run.refresh_from_db()
+    assert (run.state, run.created, run.rejected) == ("done", 1, 0)
+    assert Report.objects.count() == 1
+    assert [r.reason for r in run.rejections.all()] == [
+        "report date '31/12/2024' is not YYYY-MM-DD; the text's own date is kept"
+    ]
