@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.db import transaction
 
 _counter = itertools.count(1)
 
@@ -74,3 +75,19 @@ def make_event(db):
         return Event.objects.create(**kwargs)
 
     return make
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo, loaded once per test module inside a transaction rolled back afterwards.
+
+    Each test's own `db` transaction nests in it as a savepoint, so tests see the demo and leave
+    nothing behind, and the load is paid once per module instead of once per test. (The browser
+    tests, whose live server needs committed data, have their own `demo` in tests/web.)
+    """
+    from conflictmap.territory.demo import load_demo
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        summary = load_demo()
+        yield summary
+        transaction.set_rollback(True)
