@@ -434,7 +434,11 @@ class CandidateAdmin(OfflineContextMixin, admin.ModelAdmin):
         try:
             chosen_pk = int(chosen)
         except ValueError:
-            messages.error(request, f"{field}: {chosen!r} is not an event id; nothing was merged.")
+            messages.error(
+                request,
+                f"Candidate {candidate.pk}: {field}={chosen!r} is not an event id; "
+                "nothing was merged.",
+            )
             return False
         try:
             with transaction.atomic():
