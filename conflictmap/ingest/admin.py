@@ -318,7 +318,8 @@ class CandidateAdmin(OfflineContextMixin, admin.ModelAdmin):
         choose = ""
         if obj.state == Candidate.State.PENDING:
             choose = format_html(
-                '<div><a class="button" href="{}">Choose the event to merge into…</a></div>',
+                '<div style="margin-top:.6em"><a class="button" href="{}">'
+                "Choose the event to merge into…</a></div>",
                 self._merge_url([obj.pk]),
             )
         return format_html("{}{}", self._suggestion_links(events), choose)

@@ -179,6 +179,8 @@ def test_a_zone_version_page_draws_governorates_and_the_neighbouring_zones_under
         assert f"cm-faction-{slug}" in classes, slug
     zone_labels = widget.locator(".cm-zone-label").all_inner_texts()
     assert "Manbij pocket" in zone_labels and "Aleppo city" in zone_labels
+    # The draft is drawn (staff see drafts), dashed.
+    assert widget.locator('path.cm-faction-sdf[stroke-dasharray="5 4"]').count() == 1
     # This version itself is the editable geometry, not a neighbour.
     assert version.zone.name not in zone_labels
     legend = widget.locator(".cm-legend").inner_text()

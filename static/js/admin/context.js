@@ -166,11 +166,15 @@
     group.on("add", () => legend.addTo(map));
     group.on("remove", () => legend.remove());
 
+    let generation = 0;
+
     function load(date) {
+      const mine = ++generation;
       group.clearLayers();
       map.getContainer().dataset.cmNeighbours = "";
       if (!date) return Promise.resolve(0);
       return getJSON(withQuery(url, { date })).then((collection) => {
+        if (mine !== generation) return 0; // a later date was asked for meanwhile
         const others = collection.features.filter((f) => f.properties.version !== exclude);
         const factions = new Map(others.map((f) => [f.properties.faction.slug, f.properties.faction]));
         legend.show([...factions.values()].sort((a, b) => a.name.localeCompare(b.name)));
@@ -229,13 +233,16 @@
       waits.push(zones.load(neighbours.date).catch(warn("zones")));
       const field = neighbours.dateField && document.getElementById(neighbours.dateField);
       if (field) {
-        // The editor moving the start date redraws the neighbours of the new date.
-        field.addEventListener("change", () => {
-          if (/^\d{4}-\d{2}-\d{2}$/.test(field.value)) {
-            neighbours.date = field.value;
-            zones.load(field.value).catch(warn("zones"));
+        // The editor moving the start date redraws the neighbours of the new date. Django's
+        // calendar sets the value and focuses the field without a change event: blur covers it.
+        const follow = () => {
+          const value = field.value.trim();
+          if (/^\d{4}-\d{2}-\d{2}$/.test(value) && value !== neighbours.date) {
+            neighbours.date = value;
+            zones.load(value).catch(warn("zones"));
           }
-        });
+        };
+        for (const type of ["change", "input", "blur"]) field.addEventListener(type, follow);
       }
       map.addLayer(zones.layer);
     }
