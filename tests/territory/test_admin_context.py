@@ -191,6 +191,7 @@ def test_a_zone_version_page_draws_governorates_and_the_neighbouring_zones_under
     assert widget.locator(".cm-place").count() > 0
     assert widget.locator(".leaflet-control-layers").count() == 1
     assert any("/api/v1/zones?date=2024-12-02" in url for url in page.requests)
+    assert any(url.endswith("/api/v1/regions?level=governorate") for url in page.requests)
 
     os.makedirs(SCREENSHOTS, exist_ok=True)
     widget.screenshot(path=os.path.join(SCREENSHOTS, "admin_zoneversion_context.png"))

@@ -48,7 +48,13 @@
       else map.removeLayer(labels);
     }
     map.on("zoomend overlayadd overlayremove", toggleLabels);
-    const ready = getJSON(url).then((collection) => {
+    // Countries and governorates only: districts, when loaded, would bury the widget in lines.
+    const levels = ["country", "governorate"].map((level) => getJSON(withQuery(url, { level })));
+    const ready = Promise.all(levels).then(([countries, governorates]) => {
+      const collection = {
+        type: "FeatureCollection",
+        features: [...countries.features, ...governorates.features],
+      };
       group.addLayer(L.geoJSON(collection, {
         pane: "cmOutlines",
         interactive: false,
