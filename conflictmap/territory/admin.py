@@ -27,7 +27,9 @@ from conflictmap.territory.models import (
 
 
 def _context_plugin() -> dict:
-    """The admin-context plugin of LEAFLET_CONFIG, its paths made into static URLs."""
+    """The admin-context plugin of LEAFLET_CONFIG, its paths made into static URLs (hashed ones
+    under a manifest storage). django-leaflet's own template tags normalise the plugins the same
+    way; a widget's Media has no tag to call, hence the module function."""
     import leaflet
 
     leaflet._normalize_plugins_config()
