@@ -57,3 +57,14 @@ bench-ingest: setup
 ## HTTP (2 gunicorn workers). Uses DATABASE_URL's database name + "_bench" (created and filled).
 bench-api: setup
 	$(PY) bench/api_bench.py $(BENCH_ARGS)
+
+.PHONY: messages
+## messages: update the Arabic catalogue (conflictmap/locale/ar) from the templates and code, then
+## compile it; the .po and the .mo are committed, so running the site needs no gettext (needs the
+## Debian package gettext: `apt-get install -y gettext`)
+MESSAGES_IGNORE := --ignore=.venv --ignore=node_modules --ignore=static/vendor --ignore=var \
+	--ignore=tests --ignore=bench --ignore=bench-results --ignore=screenshots --ignore=docs \
+	--ignore=conflictmap.egg-info
+messages:
+	$(MANAGE) makemessages -l ar --no-obsolete --add-location=file $(MESSAGES_IGNORE)
+	$(MANAGE) compilemessages -l ar $(MESSAGES_IGNORE)

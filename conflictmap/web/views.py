@@ -10,8 +10,11 @@ from django.contrib.gis.db.models import Extent
 from django.db.models import Max, Min
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 
-from conflictmap.events.models import Event, EventType
+from conflictmap.events.models import Event, EventActor, EventType
 from conflictmap.territory.models import Faction, Status, ZoneVersion
 
 # One marker shape per ACLED event type; colour-blind-safe colours (Okabe-Ito) so that shape and
@@ -24,6 +27,187 @@ EVENT_STYLES: dict[str, tuple[str, str]] = {
     EventType.RIOTS: ("diamond", "#e69f00"),
     EventType.STRATEGIC: ("cross", "#009e73"),
 }
+
+
+# Labels of the data's vocabularies in the interface's language. The values stay as stored (the API
+# and permalinks use them); only what the page shows is translated.
+EVENT_TYPE_LABELS = {
+    EventType.BATTLES: pgettext_lazy("ACLED event type", "Battles"),
+    EventType.EXPLOSIONS: pgettext_lazy("ACLED event type", "Explosions/Remote violence"),
+    EventType.VIOLENCE_CIVILIANS: pgettext_lazy("ACLED event type", "Violence against civilians"),
+    EventType.PROTESTS: pgettext_lazy("ACLED event type", "Protests"),
+    EventType.RIOTS: pgettext_lazy("ACLED event type", "Riots"),
+    EventType.STRATEGIC: pgettext_lazy("ACLED event type", "Strategic developments"),
+}
+SUB_TYPE_LABELS = {
+    "Armed clash": pgettext_lazy("ACLED sub-event type", "Armed clash"),
+    "Government regains territory": pgettext_lazy(
+        "ACLED sub-event type", "Government regains territory"
+    ),
+    "Non-state actor overtakes territory": pgettext_lazy(
+        "ACLED sub-event type", "Non-state actor overtakes territory"
+    ),
+    "Chemical weapon": pgettext_lazy("ACLED sub-event type", "Chemical weapon"),
+    "Air/drone strike": pgettext_lazy("ACLED sub-event type", "Air/drone strike"),
+    "Suicide bomb": pgettext_lazy("ACLED sub-event type", "Suicide bomb"),
+    "Shelling/artillery/missile attack": pgettext_lazy(
+        "ACLED sub-event type", "Shelling/artillery/missile attack"
+    ),
+    "Remote explosive/landmine/IED": pgettext_lazy(
+        "ACLED sub-event type", "Remote explosive/landmine/IED"
+    ),
+    "Grenade": pgettext_lazy("ACLED sub-event type", "Grenade"),
+    "Sexual violence": pgettext_lazy("ACLED sub-event type", "Sexual violence"),
+    "Attack": pgettext_lazy("ACLED sub-event type", "Attack"),
+    "Abduction/forced disappearance": pgettext_lazy(
+        "ACLED sub-event type", "Abduction/forced disappearance"
+    ),
+    "Peaceful protest": pgettext_lazy("ACLED sub-event type", "Peaceful protest"),
+    "Protest with intervention": pgettext_lazy("ACLED sub-event type", "Protest with intervention"),
+    "Excessive force against protesters": pgettext_lazy(
+        "ACLED sub-event type", "Excessive force against protesters"
+    ),
+    "Violent demonstration": pgettext_lazy("ACLED sub-event type", "Violent demonstration"),
+    "Mob violence": pgettext_lazy("ACLED sub-event type", "Mob violence"),
+    "Agreement": pgettext_lazy("ACLED sub-event type", "Agreement"),
+    "Arrests": pgettext_lazy("ACLED sub-event type", "Arrests"),
+    "Change to group/activity": pgettext_lazy("ACLED sub-event type", "Change to group/activity"),
+    "Disrupted weapons use": pgettext_lazy("ACLED sub-event type", "Disrupted weapons use"),
+    "Headquarters or base established": pgettext_lazy(
+        "ACLED sub-event type", "Headquarters or base established"
+    ),
+    "Looting/property destruction": pgettext_lazy(
+        "ACLED sub-event type", "Looting/property destruction"
+    ),
+    "Non-violent transfer of territory": pgettext_lazy(
+        "ACLED sub-event type", "Non-violent transfer of territory"
+    ),
+    "Other": pgettext_lazy("ACLED sub-event type", "Other"),
+}
+CONFIDENCE_LABELS = {
+    "confirmed": pgettext_lazy("confidence", "confirmed"),
+    "contested": pgettext_lazy("confidence", "contested"),
+    "claimed": pgettext_lazy("confidence", "claimed"),
+}
+DATE_PRECISION_LABELS = {
+    "day": gettext_lazy("exact day"),
+    "week": gettext_lazy("within the week"),
+    "month": gettext_lazy("within the month"),
+}
+LOCATION_PRECISION_LABELS = {
+    "exact": gettext_lazy("exact place"),
+    "near": gettext_lazy("near the place"),
+    "region": gettext_lazy("somewhere in the larger region"),
+}
+ROLE_LABELS = {
+    EventActor.Role.ACTOR1: gettext_lazy("actor 1"),
+    EventActor.Role.ASSOC1: gettext_lazy("associated with actor 1"),
+    EventActor.Role.ACTOR2: gettext_lazy("actor 2"),
+    EventActor.Role.ASSOC2: gettext_lazy("associated with actor 2"),
+}
+
+# A number in each CLDR plural category, to ask gettext for that category's form: the browser
+# picks the category with Intl.PluralRules (Arabic has all six, English one and other).
+PLURAL_SAMPLES = {"zero": 0, "one": 1, "two": 2, "few": 3, "many": 11, "other": 100}
+
+
+def js_catalogue() -> dict:
+    """The words the map's scripts show, in the active language (static/js/map/i18n.js reads it).
+
+    Placeholders are Python-style so that `msgfmt --check` verifies them in the translations.
+    """
+    strings = {
+        "map.label": _("Map of control zones, front lines and events"),
+        "map.noTiles": _(
+            "No base map tiles (MAP_TILE_URL is empty): borders, governorates and places are "
+            "our own layers."
+        ),
+        "status.problem": _("%(topic)s: %(error)s"),
+        "topic.zones": _("zones"),
+        "topic.contested": _("contested zones"),
+        "topic.frontlines": _("front lines"),
+        "topic.events": _("events"),
+        "topic.regions": _("regions"),
+        "topic.places": _("places"),
+        "topic.areaChart": _("area chart"),
+        "topic.eventsChart": _("events chart"),
+        "api.error": _("%(path)s answered %(status)s"),
+        "slider.play": _("Play"),
+        "slider.pause": _("Pause"),
+        "legend.empty": _("No zone recorded on this date."),
+        "list.separator": pgettext("between the items of a list", ", "),
+        "events.latest": _("The latest %(shown)s are listed."),
+        "event.title": _("Event"),
+        "event.other": _("Other"),
+        "event.marker": _("%(type)s, %(date)s"),
+        "event.markerAt": _("%(type)s, %(date)s, %(place)s"),
+        "event.date": _("Date"),
+        "event.type": _("Type"),
+        "event.place": _("Place"),
+        "event.unnamedPlace": _("unnamed place"),
+        "event.actors": _("Actors"),
+        "event.noActors": _("none recorded"),
+        "event.fatalities": _("Fatalities"),
+        "event.unknown": _("unknown"),
+        "event.confidence": _("Confidence"),
+        "event.externalIds": _("External ids"),
+        "event.sources": _("Sources"),
+        "sources.none": _("No source recorded."),
+        "zone.heldBy": _("Held by"),
+        "zone.from": _("From %(from)s"),
+        "zone.until": _("until %(to)s (exclusive)"),
+        "zone.current": _("(current)"),
+        "zone.confidence": _("Confidence: %(confidence)s"),
+        "zone.contested": _("contested"),
+        "frontline.tip": _("Front line: %(sides)s"),
+        "frontline.length": _("%(km)s km"),
+        "compare.none": _("No change of control between these dates."),
+        "compare.caption": _("From %(from)s to %(to)s"),
+        "compare.faction": _("Faction"),
+        "compare.gained": _("gained km²"),
+        "compare.lost": _("lost km²"),
+        "compare.net": _("net"),
+        "compare.sameDate": _("Pick a date other than the slider date."),
+        "compare.loading": _("Loading changes…"),
+        "compare.gainedTip": _("%(faction)s gained %(area)s km²"),
+        "compare.lostTip": _("%(faction)s lost %(area)s km²"),
+        "compare.error": _("Could not load changes: %(error)s"),
+        "chart.date": _("date"),
+        "chart.eventsPerWeek": _("Events per week by type"),
+        "chart.eventsPerMonth": _("Events per month by type"),
+    }
+    # Literal ngettext calls so that makemessages finds them; "%(days)s day" is the template's.
+    plurals = {
+        "days": {
+            c: ngettext("%(days)s day", "%(days)s days", n) for c, n in PLURAL_SAMPLES.items()
+        },
+        "events.count": {
+            c: ngettext(
+                "%(count)s event from %(start)s to %(end)s.",
+                "%(count)s events from %(start)s to %(end)s.",
+                n,
+            )
+            for c, n in PLURAL_SAMPLES.items()
+        },
+    }
+    vocabularies = {
+        "eventType": EVENT_TYPE_LABELS,
+        "subType": SUB_TYPE_LABELS,
+        "confidence": CONFIDENCE_LABELS,
+        "datePrecision": DATE_PRECISION_LABELS,
+        "locationPrecision": LOCATION_PRECISION_LABELS,
+        "role": ROLE_LABELS,
+    }
+    return {
+        "lang": translation.get_language(),
+        "bidi": translation.get_language_bidi(),
+        "strings": strings,
+        "plurals": plurals,
+        "values": {
+            kind: {str(value): str(label) for value, label in labels.items()}
+            for kind, labels in vocabularies.items()
+        },
+    }
 
 
 def data_extent() -> dict:
@@ -72,7 +256,7 @@ def map_config() -> dict:
         "eventTypes": [
             {
                 "value": value,
-                "label": label,
+                "label": str(EVENT_TYPE_LABELS.get(value, label)),
                 "shape": EVENT_STYLES[value][0],
                 "colour": EVENT_STYLES[value][1],
             }
@@ -91,6 +275,7 @@ MAP_MODULES = [
     "dates",
     "dom",
     "events",
+    "i18n",
     "legend",
     "perdate",
     "timeslider",
@@ -100,13 +285,26 @@ MAP_MODULES = [
 
 
 def map_page(request: HttpRequest) -> HttpResponse:
-    config = map_config()
-    extent = config["extent"]
-    # The page asks for exactly this URL first; preloading it lets the request start while the
-    # browser is still fetching the scripts (measured: ~200 ms sooner to zones drawn).
-    zones_url = f"{config['api']}zones?{urlencode({'from': extent['first_date'], 'to': extent['last_date']})}"
-    return render(
-        request,
-        "web/map.html",
-        {"map_config": config, "zones_url": zones_url, "map_modules": MAP_MODULES},
-    )
+    # ?lang= chooses the language explicitly (and travels in the permalink); otherwise
+    # LocaleMiddleware's choice stands (cookie, then Accept-Language, then LANGUAGE_CODE).
+    lang = request.GET.get("lang", "")
+    if lang not in dict(settings.LANGUAGES):
+        lang = translation.get_language() or settings.LANGUAGE_CODE
+    with translation.override(lang):
+        config = map_config()
+        extent = config["extent"]
+        # The page asks for exactly this URL first; preloading it lets the request start while the
+        # browser is still fetching the scripts (measured: ~200 ms sooner to zones drawn).
+        zones_url = f"{config['api']}zones?{urlencode({'from': extent['first_date'], 'to': extent['last_date']})}"
+        response = render(
+            request,
+            "web/map.html",
+            {
+                "map_config": config,
+                "map_i18n": js_catalogue(),
+                "zones_url": zones_url,
+                "map_modules": MAP_MODULES,
+            },
+        )
+        response.headers["Content-Language"] = lang
+    return response

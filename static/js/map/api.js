@@ -1,3 +1,5 @@
+import { t } from "./i18n.js";
+
 // Small client for /api/v1/: URLs with parameters, JSON with errors that name the endpoint.
 
 export function createApi(base) {
@@ -21,7 +23,7 @@ export function createApi(base) {
       } catch {
         // not JSON: keep the status line only
       }
-      throw new Error(`${path} answered ${response.status}${detail}`);
+      throw new Error(`${t("api.error", { path, status: response.status })}${detail}`);
     }
     return response.json();
   }

@@ -1,3 +1,5 @@
+import { localName, otherName } from "./i18n.js";
+
 // Our own offline base layers: country outlines and governorates (/api/v1/regions) and place
 // labels with their Arabic form (/api/v1/places). They need no tile server.
 
@@ -32,9 +34,8 @@ export function createRegionLayer(map, api) {
     for (const feature of collection.features) {
       if (feature.properties.level !== "governorate") continue;
       const center = L.geoJSON(feature).getBounds().getCenter();
-      const label = feature.properties.name_ar
-        ? `${feature.properties.name} · ${feature.properties.name_ar}`
-        : feature.properties.name;
+      const other = otherName(feature.properties);
+      const label = other ? `${localName(feature.properties)} · ${other.text}` : localName(feature.properties);
       labels.addLayer(L.tooltip({
         pane: "labels",
         permanent: true,
@@ -70,15 +71,25 @@ export function createPlaceLayer(map, api) {
         fillOpacity: 1,
         interactive: false,
       });
+      // The name in the page's language first, then its other form; each isolated in its own
+      // direction inside the left-to-right map.
       const text = document.createElement("span");
-      text.append(p.name);
-      if (p.name_ar) {
-        const ar = document.createElement("span");
-        ar.lang = "ar";
-        ar.dir = "rtl";
-        ar.className = "ar";
-        ar.textContent = p.name_ar;
-        text.append(" ", ar);
+      const first = document.createElement("span");
+      first.textContent = localName(p);
+      if (first.textContent === p.name_ar) {
+        first.lang = "ar";
+        first.dir = "rtl";
+        first.className = "ar";
+      }
+      text.append(first);
+      const other = otherName(p);
+      if (other) {
+        const second = document.createElement("span");
+        second.lang = other.lang;
+        second.dir = other.lang === "ar" ? "rtl" : "ltr";
+        second.className = other.lang === "ar" ? "ar" : "latin";
+        second.textContent = other.text;
+        text.append(" ", second);
       }
       marker.bindTooltip(text, {
         permanent: true,

@@ -2,6 +2,7 @@
 // date is drawn as a vertical line; clicking a chart moves the slider to the date under the cursor.
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
 import { parseISO, toISO } from "./dates.js";
+import { formatDate, formatNumber, t } from "./i18n.js";
 
 function seconds(iso) {
   return parseISO(iso) / 1000;
@@ -24,11 +25,11 @@ export function createChart(container, { steps, series, onPick, bars = false, he
         grid: { stroke: "#eee" },
         ticks: { stroke: "#ccc" },
         size: 48,
-        values: (u, values) => values.map((v) => (Math.abs(v) >= 1000 ? `${Math.round(v / 1000)}k` : String(v))),
+        values: (u, values) => values.map((v) => (Math.abs(v) >= 1000 ? `${formatNumber(Math.round(v / 1000))}k` : formatNumber(v))),
       },
     ],
     series: [
-      { label: "date", value: (u, v) => (v == null ? "" : toISO(v * 1000)) },
+      { label: t("chart.date"), value: (u, v) => (v == null ? "" : formatDate(toISO(v * 1000))) },
       ...series.map((s) => ({
         label: s.label,
         stroke: s.colour,

@@ -1,8 +1,9 @@
 // Compare two dates: ground each faction gained and lost between them (/api/v1/changes), drawn
 // over the zones and listed with km².
-import { formatKm2, h } from "./dom.js";
+import { formatKm2, h, names } from "./dom.js";
+import { localName, t } from "./i18n.js";
 
-export function createCompareLayer(map, api) {
+export function createCompareLayer(map, api, { factions = new Map() } = {}) {
   map.createPane("compare").style.zIndex = "420";
   const renderer = L.svg({ pane: "compare", padding: 0.5 });
   const group = L.layerGroup([], { pane: "compare" });
@@ -22,23 +23,27 @@ export function createCompareLayer(map, api) {
     };
   }
 
+  function faction(data) {
+    return factions.get(data.slug) || data;
+  }
+
   function table(collection) {
     const rows = collection.summary || [];
-    if (rows.length === 0) return h("p", { class: "small" }, "No change of control between these dates.");
+    if (rows.length === 0) return h("p", { class: "small" }, t("compare.none"));
     return h(
       "table",
       { class: "compare-table" },
-      h("caption", { class: "small" }, `From ${collection.from} to ${collection.to}`),
+      h("caption", { class: "small" }, t("compare.caption", { from: collection.from, to: collection.to })),
       h("thead", {}, h("tr", {},
-        h("th", { scope: "col" }, "Faction"),
-        h("th", { scope: "col", class: "num" }, "gained km²"),
-        h("th", { scope: "col", class: "num" }, "lost km²"),
-        h("th", { scope: "col", class: "num" }, "net"))),
+        h("th", { scope: "col" }, t("compare.faction")),
+        h("th", { scope: "col", class: "num" }, t("compare.gained")),
+        h("th", { scope: "col", class: "num" }, t("compare.lost")),
+        h("th", { scope: "col", class: "num" }, t("compare.net")))),
       h("tbody", {}, rows.map((row) => h("tr", { dataset: { faction: row.faction.slug } },
-        h("th", { scope: "row" }, h("span", { class: "swatch", style: `background:${row.faction.colour}` }), row.faction.name),
+        h("th", { scope: "row" }, h("span", { class: "swatch", style: `background:${row.faction.colour}` }), names(faction(row.faction), { alt: false })),
         h("td", { class: "num gained" }, formatKm2(row.gained_km2)),
         h("td", { class: "num lost" }, formatKm2(row.lost_km2)),
-        h("td", { class: "num" }, `${row.net_km2 > 0 ? "+" : ""}${formatKm2(row.net_km2)}`)))),
+        h("td", { class: "num", dir: "ltr" }, `${row.net_km2 > 0 ? "+" : ""}${formatKm2(row.net_km2)}`)))),
     );
   }
 
@@ -47,11 +52,11 @@ export function createCompareLayer(map, api) {
     wanted = key;
     if (from === to) {
       group.clearLayers();
-      result.replaceChildren(h("p", { class: "small" }, "Pick a date other than the slider date."));
+      result.replaceChildren(h("p", { class: "small" }, t("compare.sameDate")));
       return;
     }
     const [a, b] = from < to ? [from, to] : [to, from];
-    result.replaceChildren(h("p", { class: "small" }, "Loading changes…"));
+    result.replaceChildren(h("p", { class: "small" }, t("compare.loading")));
     try {
       const collection = await api.get("changes", { from: a, to: b });
       if (wanted !== key) return;
@@ -62,7 +67,8 @@ export function createCompareLayer(map, api) {
         style,
         onEachFeature: (feature, layer) => {
           const p = feature.properties;
-          layer.bindTooltip(`${p.faction.name} ${p.kind} ${formatKm2(p.area_km2)} km²`, { sticky: true });
+          const words = { faction: localName(faction(p.faction)), area: formatKm2(p.area_km2) };
+          layer.bindTooltip(t(p.kind === "gained" ? "compare.gainedTip" : "compare.lostTip", words), { sticky: true });
           layer.on("add", () => {
             const el = layer.getElement?.();
             if (el) {
@@ -75,7 +81,7 @@ export function createCompareLayer(map, api) {
       result.replaceChildren(table(collection));
     } catch (error) {
       if (wanted !== key) return;
-      result.replaceChildren(h("p", { class: "error" }, `Could not load changes: ${error.message}`));
+      result.replaceChildren(h("p", { class: "error" }, t("compare.error", { error: error.message })));
     }
   }
 

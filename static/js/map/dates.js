@@ -40,9 +40,3 @@ export function clampDate(iso, first, last) {
   if (iso > last) return last;
   return iso;
 }
-
-export function formatLong(iso) {
-  return new Date(parseISO(iso)).toLocaleDateString("en-GB", {
-    weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: "UTC",
-  });
-}

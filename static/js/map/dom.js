@@ -1,4 +1,5 @@
 // Building DOM nodes from data without innerHTML, so text from the database is never markup.
+import { formatNumber, localName, otherName, t } from "./i18n.js";
 
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -17,7 +18,7 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 export function sourceList(sources) {
-  if (!sources || sources.length === 0) return h("p", { class: "small" }, "No source recorded.");
+  if (!sources || sources.length === 0) return h("p", { class: "small" }, t("sources.none"));
   return h(
     "ul",
     { class: "sources" },
@@ -37,7 +38,17 @@ export function arabic(text) {
   return text ? h("span", { lang: "ar", dir: "rtl", class: "ar" }, text) : null;
 }
 
+// A name from the data in the page's language, followed by its other form (Arabic in English,
+// the recorded name in Arabic) isolated in its own direction.
+export function names(item, { alt = true } = {}) {
+  const other = alt ? otherName(item) : null;
+  return [
+    localName(item),
+    other ? [" ", h("span", { lang: other.lang, dir: other.lang === "ar" ? "rtl" : "ltr", class: `alt ${other.lang === "ar" ? "ar" : "latin"}` }, other.text)] : null,
+  ];
+}
+
 export function formatKm2(value) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
-  return Math.round(value).toLocaleString("en-GB");
+  return formatNumber(Math.round(value));
 }

@@ -1,6 +1,7 @@
 // Events: one marker shape and colour per ACLED event type, clustered when dense, for a window of
 // days ending on the slider date; filtered by type, actor and text on the server.
-import { arabic, h, sourceList } from "./dom.js";
+import { h, names, sourceList } from "./dom.js";
+import { localName, t, tv } from "./i18n.js";
 
 const SHAPES = {
   circle: '<circle cx="9" cy="9" r="6.5"/>',
@@ -19,7 +20,7 @@ export function shapeSvg(type) {
 
 export function createEventLayer(map, api, { eventTypes, onSelect, onLoaded }) {
   const types = new Map(eventTypes.map((type) => [type.value, type]));
-  const fallback = { value: "", label: "Other", shape: "circle", colour: "#666" };
+  const fallback = { value: "", label: t("event.other"), shape: "circle", colour: "#666" };
   const icons = new Map();
   const cache = new Map();
   const cluster = L.markerClusterGroup({
@@ -47,12 +48,14 @@ export function createEventLayer(map, api, { eventTypes, onSelect, onLoaded }) {
   function marker(feature) {
     const [lng, lat] = feature.geometry.coordinates;
     const p = feature.properties;
-    const where = p.place?.name || p.location_name || "";
+    const where = placeName(p);
+    const type = tv("eventType", p.type);
+    const title = where ? t("event.markerAt", { type, date: p.date, place: where }) : t("event.marker", { type, date: p.date });
     const m = L.marker([lat, lng], {
       icon: icon(p.type),
       keyboard: true,
-      title: `${p.type}, ${p.date}${where ? `, ${where}` : ""}`,
-      alt: `${p.type} on ${p.date}`,
+      title,
+      alt: title,
       riseOnHover: true,
     });
     m.on("click", () => onSelect(feature));
@@ -93,37 +96,39 @@ export function createEventLayer(map, api, { eventTypes, onSelect, onLoaded }) {
   return { layer: cluster, update, get features() { return features; }, icon };
 }
 
+// The place of an event in the page's language (the gazetteer's Arabic form in Arabic).
+export function placeName(p) {
+  return p.place ? localName(p.place) : p.location_name || "";
+}
+
 export function renderEventPanel(feature, { factions }) {
   const p = feature.properties;
   const actors = p.actors || [];
-  const fatalities = p.fatalities === null || p.fatalities === undefined ? "unknown" : String(p.fatalities);
-  const place = p.place
-    ? [p.place.name, p.place.name_ar ? [" ", arabic(p.place.name_ar)] : null]
-    : [p.location_name || "unnamed place"];
+  const fatalities = p.fatalities === null || p.fatalities === undefined ? t("event.unknown") : String(p.fatalities);
+  const place = p.place ? names(p.place) : [p.location_name || t("event.unnamedPlace")];
   const external = Object.entries(p.external_ids || {}).map(([system, value]) => `${system}: ${value}`);
   return h(
     "div",
     { class: "event-details", dataset: { eventId: String(p.id) } },
     h("dl", {},
-      h("dt", {}, "Date"), h("dd", { class: "event-date" }, p.date,
-        p.date_precision && p.date_precision !== "day" ? ` (within the ${p.date_precision})` : ""),
-      h("dt", {}, "Type"), h("dd", {}, p.type, p.sub_type ? ` · ${p.sub_type}` : ""),
-      h("dt", {}, "Place"), h("dd", {}, place,
-        p.location_precision && p.location_precision !== "exact" ? ` (${p.location_precision})` : ""),
-      h("dt", {}, "Actors"), h("dd", {}, actors.length
+      h("dt", {}, t("event.date")), h("dd", { class: "event-date" }, p.date,
+        p.date_precision && p.date_precision !== "day" ? ` (${tv("datePrecision", p.date_precision)})` : ""),
+      h("dt", {}, t("event.type")), h("dd", {}, tv("eventType", p.type), p.sub_type ? ` · ${tv("subType", p.sub_type)}` : ""),
+      h("dt", {}, t("event.place")), h("dd", {}, place,
+        p.location_precision && p.location_precision !== "exact" ? ` (${tv("locationPrecision", p.location_precision)})` : ""),
+      h("dt", {}, t("event.actors")), h("dd", {}, actors.length
         ? h("ul", { class: "actors" }, actors.map((actor) => {
-          const faction = factions.get(actor.slug);
-          return h("li", {}, actor.name || actor.slug,
-            faction?.name_ar ? [" ", arabic(faction.name_ar)] : null,
-            actor.role ? h("span", { class: "small" }, ` (${actor.role.replaceAll("_", " ")})`) : null);
+          const faction = factions.get(actor.slug) || { name: actor.name || actor.slug };
+          return h("li", {}, names(faction),
+            actor.role ? h("span", { class: "small" }, ` (${tv("role", actor.role)})`) : null);
         }))
-        : "none recorded"),
-      h("dt", {}, "Fatalities"), h("dd", { class: "event-fatalities" }, fatalities),
-      h("dt", {}, "Confidence"), h("dd", {}, p.confidence || "unknown"),
-      external.length ? [h("dt", {}, "External ids"), h("dd", {}, external.join(", "))] : null,
+        : t("event.noActors")),
+      h("dt", {}, t("event.fatalities")), h("dd", { class: "event-fatalities" }, fatalities),
+      h("dt", {}, t("event.confidence")), h("dd", {}, tv("confidence", p.confidence) || t("event.unknown")),
+      external.length ? [h("dt", {}, t("event.externalIds")), h("dd", { dir: "ltr" }, external.join(", "))] : null,
     ),
-    p.summary ? h("p", { class: "summary" }, p.summary) : null,
-    h("h3", {}, "Sources"),
+    p.summary ? h("p", { class: "summary", dir: "auto" }, p.summary) : null,
+    h("h3", {}, t("event.sources")),
     sourceList(p.sources),
   );
 }

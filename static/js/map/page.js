@@ -6,7 +6,8 @@ import { createChart } from "./charts.js";
 import { createCompareLayer } from "./compare.js";
 import { addDays, addMonths, clampDate, daysBetween } from "./dates.js";
 import { h } from "./dom.js";
-import { createEventLayer, renderEventPanel, shapeSvg } from "./events.js";
+import { createEventLayer, placeName, renderEventPanel, shapeSvg } from "./events.js";
+import { formatDate, formatNumber, localName, t, tn, tv } from "./i18n.js";
 import { createLegend } from "./legend.js";
 import { createFrontLineLayer, createPerDateCache } from "./perdate.js";
 import { createTimeSlider } from "./timeslider.js";
@@ -41,13 +42,14 @@ const state = readState(window.location.search, {
   window: 7,
   step: "day",
   compare: "",
+  lang: "",
 });
 state.date = clampDate(state.date, first, last);
 
 const statusLine = document.getElementById("status");
 const problems = new Map();
 function report(topic, error) {
-  if (error) problems.set(topic, `${topic}: ${error.message}`);
+  if (error) problems.set(topic, t("status.problem", { topic, error: error.message }));
   else problems.delete(topic);
   statusLine.textContent = [...problems.values()].join(" · ");
   statusLine.classList.toggle("error", problems.size > 0);
@@ -64,7 +66,7 @@ function persist() {
 
 function start(map) {
   const container = map.getContainer();
-  container.setAttribute("aria-label", "Map of control zones, front lines and events");
+  container.setAttribute("aria-label", t("map.label"));
   map.createPane("regions").style.zIndex = "405";
   map.createPane("labels").style.zIndex = "640";
   map.getPane("labels").style.pointerEvents = "none";
@@ -76,9 +78,9 @@ function start(map) {
   }
 
   const zones = createZoneLayer(map, { factions });
-  const frontlines = createFrontLineLayer(map, api);
+  const frontlines = createFrontLineLayer(map, api, { factions });
   const contested = createPerDateCache(api, "zones");
-  const compare = createCompareLayer(map, api);
+  const compare = createCompareLayer(map, api, { factions });
   const regions = createRegionLayer(map, api);
   const places = createPlaceLayer(map, api);
   const legend = createLegend({ factions });
@@ -105,9 +107,9 @@ function start(map) {
   const query = document.getElementById("filter-q");
   const windowSelect = document.getElementById("window");
   for (const type of config.eventTypes) typeSelect.append(h("option", { value: type.value }, type.label));
-  for (const faction of config.factions) actorSelect.append(h("option", { value: faction.slug }, faction.name));
+  for (const faction of config.factions) actorSelect.append(h("option", { value: faction.slug }, localName(faction)));
   if (![...windowSelect.options].some((o) => Number(o.value) === state.window)) {
-    windowSelect.append(h("option", { value: String(state.window) }, `${state.window} days`));
+    windowSelect.append(h("option", { value: String(state.window) }, tn("days", state.window, { days: formatNumber(state.window) })));
   }
   typeSelect.value = state.type;
   actorSelect.value = state.actor;
@@ -140,14 +142,14 @@ function start(map) {
     const { start: from, end } = eventWindow();
     const shown = Math.min(features.length, 25);
     document.getElementById("event-count").textContent =
-      `${features.length} event${features.length === 1 ? "" : "s"} from ${from} to ${end}`
-      + (features.length > shown ? `; the latest ${shown} listed.` : ".");
+      tn("events.count", features.length, { start: formatDate(from), end: formatDate(end) })
+      + (features.length > shown ? ` ${t("events.latest", { shown: formatNumber(shown) })}` : "");
     const latest = [...features].sort((a, b) => (a.properties.date < b.properties.date ? 1 : -1)).slice(0, shown);
     document.getElementById("event-list").replaceChildren(...latest.map((feature) => {
       const p = feature.properties;
-      const where = p.place?.name || p.location_name || "";
+      const where = placeName(p);
       const button = h("button", { type: "button", class: "link-button", dataset: { eventId: String(p.id) } },
-        `${p.date} · ${p.sub_type || p.type}${where ? ` · ${where}` : ""}`);
+        `${p.date} · ${tv("subType", p.sub_type) || tv("eventType", p.type)}${where ? ` · ${where}` : ""}`);
       button.addEventListener("click", () => {
         showEvent(feature);
         if (feature.geometry) {
@@ -160,7 +162,7 @@ function start(map) {
   }
 
   function showEvent(feature) {
-    document.getElementById("event-title").textContent = feature.properties.type || "Event";
+    document.getElementById("event-title").textContent = tv("eventType", feature.properties.type) || t("event.title");
     document.getElementById("event-body").replaceChildren(renderEventPanel(feature, { factions }));
     panel.hidden = false;
     panel.scrollIntoView({ block: "nearest" });
@@ -176,7 +178,7 @@ function start(map) {
     clearTimeout(eventsTimer);
     eventsTimer = setTimeout(() => {
       if (!state.layers.has("events")) return;
-      events.update(eventParams()).then(() => report("events"), (error) => report("events", error));
+      events.update(eventParams()).then(() => report(t("topic.events")), (error) => report(t("topic.events"), error));
     }, delay);
   }
 
@@ -230,6 +232,10 @@ function start(map) {
     document.getElementById("export-events-geojson").href = api.url("events", { ...eventParams(), bbox: box, download: 1 });
     document.getElementById("export-events-csv").href = api.url("events", { ...eventParams(), bbox: box, format: "csv", download: 1 });
     document.getElementById("permalink").href = `${window.location.pathname}?${writeQuery(state)}`;
+    // The language links keep the whole view: switching language changes nothing else.
+    for (const link of document.querySelectorAll("#lang-switch a[data-lang]")) {
+      link.href = `${window.location.pathname}?${writeQuery({ ...state, lang: link.dataset.lang })}`;
+    }
   }
 
   function afterChange() {
@@ -240,13 +246,13 @@ function start(map) {
   // --- Per-date layers -----------------------------------------------------------------------
   function refreshPerDate(date) {
     if (state.layers.has("frontlines")) {
-      frontlines.setDate(date).then(() => report("front lines"), (error) => report("front lines", error));
+      frontlines.setDate(date).then(() => report(t("topic.frontlines")), (error) => report(t("topic.frontlines"), error));
     }
     if (state.layers.has("zones")) {
       contested.get(date).then((collection) => {
         if (zones.date !== date) return;
         zones.setContested(collection.features.filter((f) => f.properties.contested).map((f) => f.properties.version ?? f.id));
-      }, (error) => report("contested zones", error));
+      }, (error) => report(t("topic.contested"), error));
     }
   }
 
@@ -307,12 +313,12 @@ function start(map) {
 
   if (!config.tileUrl) {
     container.classList.add("no-base-tiles");
-    container.title = "No base map tiles (MAP_TILE_URL is empty): borders, governorates and places are our own layers.";
+    container.title = t("map.noTiles");
   }
   applyLayers();
   refreshExports();
-  regions.load().then(() => report("regions"), (error) => report("regions", error));
-  places.load().then(() => report("places"), (error) => report("places", error));
+  regions.load().then(() => report(t("topic.regions")), (error) => report(t("topic.regions"), error));
+  places.load().then(() => report(t("topic.places")), (error) => report(t("topic.places"), error));
 
   zonesRequest.then((collection) => {
     zones.load(collection);
@@ -321,9 +327,9 @@ function start(map) {
     performance.measure("zones-drawn", { start: 0, end: drawn });
     container.dataset.zonesMs = drawn.toFixed(1);
     container.dataset.zoneVersions = String(zones.count);
-    report("zones");
+    report(t("topic.zones"));
     zones.warmUp();
-  }, (error) => report("zones", error));
+  }, (error) => report(t("topic.zones"), error));
   refreshPerDate(state.date);
   refreshEvents();
   refreshCompare();
@@ -333,25 +339,27 @@ function start(map) {
     legend.render(state.date, zones.visible());
     const chart = createChart(document.getElementById("chart-area"), {
       steps: area.steps,
-      series: area.series.map((s) => ({ label: s.faction.name, colour: s.faction.colour, values: s.km2 })),
+      series: area.series.map((s) => ({ label: localName(factions.get(s.faction.slug) || s.faction), colour: s.faction.colour, values: s.km2 })),
       onPick: (date) => slider.set(date, "chart"),
     });
     chart.mark(state.date);
     charts.push(chart);
-  }, (error) => report("area chart", error));
+  }, (error) => report(t("topic.areaChart"), error));
 
-  document.getElementById("chart-events-title").textContent = `Events per ${eventStep} by type`;
+  const eventsChartTitle = t(eventStep === "week" ? "chart.eventsPerWeek" : "chart.eventsPerMonth");
+  document.getElementById("chart-events-title").textContent = eventsChartTitle;
+  document.getElementById("chart-events").setAttribute("aria-label", eventsChartTitle);
   eventStatsRequest.then((stats) => {
     const types = new Map(config.eventTypes.map((type) => [type.value, type]));
     const chart = createChart(document.getElementById("chart-events"), {
       steps: stats.steps,
-      series: stats.series.map((s) => ({ label: s.label || s.key, colour: types.get(s.key)?.colour || "#666", values: s.counts })),
+      series: stats.series.map((s) => ({ label: types.get(s.key)?.label || s.label || s.key, colour: types.get(s.key)?.colour || "#666", values: s.counts })),
       bars: false,
       onPick: (date) => slider.set(date, "chart"),
     });
     chart.mark(state.date);
     charts.push(chart);
-  }, (error) => report("events chart", error));
+  }, (error) => report(t("topic.eventsChart"), error));
 
   persist();
 }

@@ -1,3 +1,5 @@
+import { formatNumber, localName, t } from "./i18n.js";
+
 // Data fetched per date and kept: front lines and the contested flags of zones. A date's request
 // is made once; play prefetches the next step so the line is usually there when the step lands.
 
@@ -16,7 +18,7 @@ export function createPerDateCache(api, path, extra = {}) {
   return { get };
 }
 
-export function createFrontLineLayer(map, api) {
+export function createFrontLineLayer(map, api, { factions = new Map() } = {}) {
   map.createPane("frontlines").style.zIndex = "430";
   const renderer = L.svg({ pane: "frontlines", padding: 0.5 });
   const cache = createPerDateCache(api, "frontlines");
@@ -31,9 +33,10 @@ export function createFrontLineLayer(map, api) {
       interactive: true,
       style: () => ({ color: "#111", weight: 3, opacity: 0.95, lineCap: "round", dashArray: "6 4" }),
       onEachFeature: (feature, layer) => {
-        const sides = (feature.properties.factions || []).map((f) => f.name).join(" / ");
+        const sides = (feature.properties.factions || []).map((f) => localName(factions.get(f.slug) || f)).join(" / ");
         const km = feature.properties.length_km;
-        layer.bindTooltip(`Front line: ${sides}${km != null ? ` (${Math.round(km)} km)` : ""}`, { sticky: true });
+        const length = km != null ? ` (${t("frontline.length", { km: formatNumber(Math.round(km)) })})` : "";
+        layer.bindTooltip(`${t("frontline.tip", { sides })}${length}`, { sticky: true });
       },
     });
   }

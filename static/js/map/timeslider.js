@@ -1,6 +1,7 @@
 // The time slider: a range input over the whole period of the data, step buttons (day, week,
 // month), arrow keys and play/pause. It only reports dates; the page decides what to redraw.
-import { addDays, addMonths, clampDate, daysBetween, formatLong } from "./dates.js";
+import { addDays, addMonths, clampDate, daysBetween } from "./dates.js";
+import { formatDate, t } from "./i18n.js";
 
 export function createTimeSlider({ first, last, date, step = "day", onChange, onStepChange, playDelay = 600 }) {
   const slider = document.getElementById("slider");
@@ -20,10 +21,10 @@ export function createTimeSlider({ first, last, date, step = "day", onChange, on
 
   function render() {
     slider.value = String(daysBetween(first, current));
-    slider.setAttribute("aria-valuetext", formatLong(current));
+    slider.setAttribute("aria-valuetext", formatDate(current, "long"));
     label.value = current;
     label.textContent = current;
-    label.title = formatLong(current);
+    label.title = formatDate(current, "long");
     back.disabled = current <= first;
     forward.disabled = current >= last;
     for (const button of stepButtons) {
@@ -50,7 +51,7 @@ export function createTimeSlider({ first, last, date, step = "day", onChange, on
     clearInterval(timer);
     timer = null;
     play.setAttribute("aria-pressed", "false");
-    play.setAttribute("aria-label", "Play");
+    play.setAttribute("aria-label", t("slider.play"));
     play.innerHTML = "&#9654;";
   }
 
@@ -60,7 +61,7 @@ export function createTimeSlider({ first, last, date, step = "day", onChange, on
       if (!set(shift(1), "play") || current >= last) stop();
     }, playDelay);
     play.setAttribute("aria-pressed", "true");
-    play.setAttribute("aria-label", "Pause");
+    play.setAttribute("aria-label", t("slider.pause"));
     play.innerHTML = "&#10074;&#10074;";
   }
 

@@ -1,5 +1,6 @@
 // The page state lives in the URL query so that every view is a permalink:
-// date, view (lat, lng, z), layers, event filters (type, actor, q, window), step and compare.
+// date, view (lat, lng, z), layers, event filters (type, actor, q, window), step, compare and the
+// language when one was chosen explicitly (lang; otherwise the visitor's browser decides).
 import { isISODate } from "./dates.js";
 
 export const ALL_LAYERS = ["zones", "frontlines", "events", "regions", "places"];
@@ -27,6 +28,7 @@ export function readState(search, defaults) {
   if (["day", "week", "month"].includes(params.get("step"))) state.step = params.get("step");
   const compare = params.get("compare");
   if (isISODate(compare)) state.compare = compare;
+  if (/^[a-z]{2,3}(-[a-z0-9]+)?$/i.test(params.get("lang") || "")) state.lang = params.get("lang");
   return state;
 }
 
@@ -46,6 +48,7 @@ export function writeQuery(state) {
   if (state.window !== 7) params.set("window", String(state.window));
   if (state.step !== "day") params.set("step", state.step);
   if (state.compare) params.set("compare", state.compare);
+  if (state.lang) params.set("lang", state.lang);
   return params.toString();
 }
 

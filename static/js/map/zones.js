@@ -3,7 +3,8 @@
 // path updated. A version is in force on D when valid_from <= D < valid_to (or valid_to is null).
 // Ground is hatched when the version's confidence is "contested" or when /api/v1/zones?date=
 // flags it as overlapping a zone of another faction on that day.
-import { h, sourceList } from "./dom.js";
+import { h, names, sourceList } from "./dom.js";
+import { t, tv } from "./i18n.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -77,10 +78,11 @@ export function createZoneLayer(map, { factions }) {
       "div",
       { class: "zone-popup", dataset: { faction: p.faction.slug, zone: p.zone } },
       h("strong", {}, p.zone_name || p.zone),
-      h("div", {}, "Held by ", h("span", { class: "faction-name" }, faction.name),
-        faction.name_ar ? [" ", h("span", { lang: "ar", dir: "rtl" }, faction.name_ar)] : null),
-      h("div", { class: "small" }, `From ${p.valid_from}`, p.valid_to ? ` until ${p.valid_to} (exclusive)` : " (current)"),
-      h("div", { class: "small" }, `Confidence: ${p.confidence}`, isContested(version) ? " · contested" : ""),
+      h("div", {}, t("zone.heldBy"), " ", h("span", { class: "faction-name" }, names(faction))),
+      h("div", { class: "small" }, t("zone.from", { from: p.valid_from }), " ",
+        p.valid_to ? t("zone.until", { to: p.valid_to }) : t("zone.current")),
+      h("div", { class: "small" }, t("zone.confidence", { confidence: tv("confidence", p.confidence) }),
+        isContested(version) ? ` · ${t("zone.contested")}` : ""),
       p.note ? h("p", { class: "small" }, p.note) : null,
       sourceList(p.sources),
     );
