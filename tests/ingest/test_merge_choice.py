@@ -10,6 +10,7 @@ import re
 import pytest
 from django.contrib.gis.geos import Point
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from conflictmap.events.models import Event
 from conflictmap.ingest import pipeline
@@ -38,9 +39,8 @@ def scene(admin_client, gazetteer, make_event) -> dict:
 
 
 def merge_url(*candidates: Candidate) -> str:
-    return (
-        reverse("admin:ingest_candidate_merge") + "?ids=" + ",".join(str(c.pk) for c in candidates)
-    )
+    ids = ",".join(str(c.pk) for c in candidates)
+    return reverse("admin:ingest_candidate_merge") + "?" + urlencode({"ids": ids})
 
 
 def choose(admin_client, candidate: Candidate, event_id) -> str:
@@ -162,3 +162,33 @@ def test_the_candidate_page_links_to_the_choice(admin_client, scene):
     ).content.decode()
     assert html.escape(merge_url(candidate)) in page
     assert "Choose the event to merge into" in page
+
+
+def test_several_candidates_are_merged_in_one_go_each_into_the_event_chosen_for_it(
+    admin_client, scene
+):
+    first, near, second = scene["candidate"], scene["near"], scene["second"]
+    admin_client.post(
+        reverse("admin:ingest_upload"),
+        {"kind": "report", "text": "Clashes were reported in Saraqib today.",
+         "published": "2024-11-30", "confidence": "confirmed"},
+    )  # fmt: skip
+    other = Candidate.objects.exclude(pk=first.pk).get()
+    response = admin_client.post(
+        reverse("admin:ingest_candidate_changelist"),
+        {"action": "merge", "_selected_action": [first.pk, other.pk]},
+    )
+    assert response.url == merge_url(first, other)
+    page = admin_client.get(response.url).content.decode()
+    assert f'name="event-{first.pk}"' in page and f'name="event-{other.pk}"' in page
+    response = admin_client.post(
+        reverse("admin:ingest_candidate_merge"),
+        {"ids": f"{first.pk},{other.pk}", f"event-{first.pk}": near.pk,
+         f"event-{other.pk}": second.pk},
+        follow=True,
+    )  # fmt: skip
+    assert "2 candidate(s) merged." in response.content.decode()
+    assert dict(Candidate.objects.values_list("pk", "event_id")) == {
+        first.pk: near.pk,
+        other.pk: second.pk,
+    }
