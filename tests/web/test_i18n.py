@@ -285,3 +285,29 @@ def test_switching_to_arabic_keeps_the_view_and_shows_arabic_names(map_page, dem
     page.locator("#event-panel").scroll_into_view_if_needed()
     map_page.screenshot("arabic-event-panel")
     assert map_page.errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_compare_in_arabic_lists_gains_under_the_factions_arabic_names(map_page, demo):
+    map_page.open("?lang=ar&date=2024-12-10&compare=2024-11-26&lat=36.3600&lng=37.5500&z=8")
+    page = map_page.page
+    page.wait_for_selector(".compare-table tbody tr", timeout=15000)
+    hts = page.locator('.compare-table tr[data-faction="hts"]')
+    assert hts.locator("th").inner_text().strip() == Faction.objects.get(slug="hts").name_ar
+    assert page.locator(".compare-table thead").inner_text().split() == [
+        "الفصيل",
+        "كم²",
+        "مكتسبة",
+        "كم²",
+        "مفقودة",
+        "الصافي",
+    ]
+    assert page.locator(".compare-table caption").inner_text().startswith("من 2024-11-26")
+    page.locator("#compare-result").scroll_into_view_if_needed()
+    map_page.screenshot("arabic-compare")
+    page.locator("#chart-events").scroll_into_view_if_needed()
+    page.wait_for_selector("#chart-events .u-legend")
+    assert page.locator("#chart-events-title").inner_text().startswith("الأحداث")
+    map_page.screenshot("arabic-charts")
+    assert map_page.errors == []

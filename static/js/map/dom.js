@@ -25,7 +25,8 @@ export function sourceList(sources) {
     sources.map((source) =>
       h(
         "li",
-        {},
+        // Titles keep their own direction (an English headline in the Arabic page reads left to right).
+        { dir: "auto" },
         h("a", { href: source.url, target: "_blank", rel: "noopener noreferrer", class: "source-link" },
           source.title || source.url),
         source.publisher ? ` (${source.publisher})` : "",
