@@ -15,6 +15,8 @@ from django.conf import settings
 from conflictmap.events.models import SUB_EVENT_TYPES, EventType
 from conflictmap.territory.models import Confidence, Faction
 
+from .conftest import ALEPPO
+
 PO = Path(settings.BASE_DIR) / "conflictmap" / "locale" / "ar" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
 
@@ -70,7 +72,7 @@ def latin_words(html: str) -> set[str]:
 
 @pytest.mark.django_db
 def test_an_arabic_browser_gets_the_page_in_arabic_right_to_left(client):
-    response = client.get("/", HTTP_ACCEPT_LANGUAGE="ar,en;q=0.5")
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="ar-SY,ar;q=0.9,en;q=0.5")
     html = response.content.decode()
     assert '<html lang="ar" dir="rtl">' in html
     assert response.headers["Content-Language"] == "ar"
@@ -310,4 +312,23 @@ def test_compare_in_arabic_lists_gains_under_the_factions_arabic_names(map_page,
     page.wait_for_selector("#chart-events .u-legend")
     assert page.locator("#chart-events-title").inner_text().startswith("الأحداث")
     map_page.screenshot("arabic-charts")
+    assert map_page.errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_zone_popup_in_arabic_names_the_holder_in_arabic(map_page, demo):
+    map_page.open("?lang=ar&date=2024-12-10&lat=36.3600&lng=37.5500&z=8&layers=zones")
+    x, y = map_page.pixel(*ALEPPO)
+    map_page.page.mouse.click(x, y)
+    popup = map_page.page.locator(".zone-popup")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert "تحت سيطرة" in text
+    assert Faction.objects.get(slug=popup.get_attribute("data-faction")).name_ar in text
+    assert "درجة الثقة" in text
+    direction = popup.evaluate("(el) => getComputedStyle(el).direction")
+    assert direction == "rtl", "the popup's text reads right to left inside the LTR map"
+    map_page.page.wait_for_timeout(400)  # the popup fades in
+    map_page.screenshot("arabic-zone-popup")
     assert map_page.errors == []

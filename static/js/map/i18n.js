@@ -11,8 +11,10 @@ export const lang = data.lang || "en";
 export const rtl = Boolean(data.bidi);
 const isArabic = lang === "ar" || lang.startsWith("ar-");
 
-const pluralRules = new Intl.PluralRules(lang);
-const numbers = new Intl.NumberFormat(lang, { maximumFractionDigits: 0 });
+// The English of this interface is British (colour, km²): dates read "1 Dec 2024".
+const locale = lang === "en" ? "en-GB" : lang;
+const pluralRules = new Intl.PluralRules(locale);
+const numbers = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
 
 function fill(template, params) {
   return template.replace(/%\((\w+)\)s/g, (whole, name) => (name in params ? String(params[name]) : whole));
@@ -50,7 +52,7 @@ export function formatDate(iso, style = "medium") {
     const options = style === "long"
       ? { weekday: "short", day: "numeric", month: "short", year: "numeric" }
       : { day: "numeric", month: "short", year: "numeric" };
-    dateFormats.set(style, new Intl.DateTimeFormat(lang, { ...options, timeZone: "UTC" }));
+    dateFormats.set(style, new Intl.DateTimeFormat(locale, { ...options, timeZone: "UTC" }));
   }
   const [y, m, d] = iso.split("-").map(Number);
   return dateFormats.get(style).format(new Date(Date.UTC(y, m - 1, d)));

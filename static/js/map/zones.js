@@ -83,7 +83,7 @@ export function createZoneLayer(map, { factions }) {
         p.valid_to ? t("zone.until", { to: p.valid_to }) : t("zone.current")),
       h("div", { class: "small" }, t("zone.confidence", { confidence: tv("confidence", p.confidence) }),
         isContested(version) ? ` · ${t("zone.contested")}` : ""),
-      p.note ? h("p", { class: "small" }, p.note) : null,
+      p.note ? h("p", { class: "small", dir: "auto" }, p.note) : null,
       sourceList(p.sources),
     );
   }
