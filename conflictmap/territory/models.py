@@ -167,6 +167,19 @@ class ZoneVersion(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     sources = models.ManyToManyField("events.Source", blank=True, related_name="zone_versions")
     note = models.TextField(blank=True)
+    # Written by PostgreSQL from geom (ST_Area and the geography cast are immutable), so it
+    # cannot go stale, whatever writes the row (raw SQL, bulk imports). The area series sums it.
+    area_km2 = models.GeneratedField(
+        expression=Func(
+            Func(F("geom"), function="geography", output_field=models.GeometryField()),
+            function="ST_Area",
+            output_field=models.FloatField(),
+        )
+        / 1e6,
+        output_field=models.FloatField(),
+        db_persist=True,
+        help_text="Area in km² on the WGS84 spheroid (geography type).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(m2m_fields=[sources])
