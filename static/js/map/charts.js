@@ -19,7 +19,14 @@ export function createChart(container, { steps, series, onPick, bars = false, he
     cursor: { drag: { x: false, y: false }, points: { show: false } },
     scales: { x: { time: true } },
     axes: [
-      { stroke: "#444", grid: { stroke: "#eee" }, ticks: { stroke: "#ccc" } },
+      {
+        stroke: "#444",
+        grid: { stroke: "#eee" },
+        ticks: { stroke: "#ccc" },
+        // Dates in the page's language: days and months for short periods, months and years beyond.
+        values: (u, splits, axis, space, increment) => splits.map((v) => (v == null ? "" : formatDate(
+          toISO(v * 1000), increment >= 28 * 86400 ? "monthYear" : "dayMonth"))),
+      },
       {
         stroke: "#444",
         grid: { stroke: "#eee" },

@@ -49,9 +49,12 @@ const dateFormats = new Map();
 export function formatDate(iso, style = "medium") {
   if (!iso) return iso;
   if (!dateFormats.has(style)) {
-    const options = style === "long"
-      ? { weekday: "short", day: "numeric", month: "short", year: "numeric" }
-      : { day: "numeric", month: "short", year: "numeric" };
+    const options = {
+      long: { weekday: "short", day: "numeric", month: "short", year: "numeric" },
+      medium: { day: "numeric", month: "short", year: "numeric" },
+      dayMonth: { day: "numeric", month: "short" },
+      monthYear: { month: "short", year: "numeric" },
+    }[style];
     dateFormats.set(style, new Intl.DateTimeFormat(locale, { ...options, timeZone: "UTC" }));
   }
   const [y, m, d] = iso.split("-").map(Number);
