@@ -243,6 +243,28 @@ def test_the_arabic_map_on_a_phone_is_translated_mirrored_and_fits(browser, live
         page.wait_for_function("location.search.includes('lang=ar')")
         english = page.locator('#lang-switch a[data-lang="en"]').get_attribute("href")
         assert "date=2024-12-01" in english and "lang=en" in english
+        # No English left by the scripts either: every text node outside the map and outside
+        # the data's own Latin names, summaries and source titles is Arabic (or allowed).
+        page.wait_for_selector("#chart-events .u-legend")
+        leftovers = page.evaluate(
+            """() => {
+              const skip = '.leaflet-container, script, style, body [lang="en"], .latin, .summary, .sources';
+              const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+              const words = [];
+              for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                if (node.parentElement.closest(skip) || !node.parentElement.checkVisibility()) continue;
+                words.push(...(node.textContent.match(/[A-Za-z_]{2,}/g) || []));
+              }
+              for (const el of document.querySelectorAll('[aria-label], [title], [placeholder]')) {
+                if (el.closest(skip)) continue;
+                for (const name of ['aria-label', 'title', 'placeholder']) {
+                  words.push(...((el.getAttribute(name) || '').match(/[A-Za-z_]{2,}/g) || []));
+                }
+              }
+              return words;
+            }"""
+        )
+        assert set(leftovers) - LATIN_ALLOWED == set()
         map_page.screenshot("arabic-phone")
         page.locator("#controls").scroll_into_view_if_needed()
         page.locator("#legend").scroll_into_view_if_needed()
