@@ -25,6 +25,27 @@ MO = PO.with_suffix(".mo")
 LATIN_ALLOWED = {"conflictmap", "GeoJSON", "CSV", "Home", "End", "English", "MAP_TILE_URL"}
 
 
+# Latin words a visitor sees outside the map and outside the data's own Latin names, summaries
+# and source titles: text nodes and the attributes that carry words.
+VISIBLE_LATIN_WORDS = """() => {
+  const skip = '.leaflet-container, script, style, body [lang="en"], .latin, .summary, .sources';
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const words = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest(skip) || !node.parentElement.checkVisibility()) continue;
+    words.push(...(node.textContent.match(/[A-Za-z_]{2,}/g) || []));
+  }
+  for (const el of document.querySelectorAll('[aria-label], [title], [placeholder]')) {
+    if (el.closest(skip)) continue;
+    for (const name of ['aria-label', 'title', 'placeholder']) {
+      words.push(...((el.getAttribute(name) || '').match(/[A-Za-z_]{2,}/g) || []));
+    }
+  }
+  return words;
+}
+"""
+
+
 def script_json(html: str, element_id: str) -> dict:
     start_tag = f'<script id="{element_id}" type="application/json">'
     start = html.index(start_tag) + len(start_tag)
@@ -246,24 +267,7 @@ def test_the_arabic_map_on_a_phone_is_translated_mirrored_and_fits(browser, live
         # No English left by the scripts either: every text node outside the map and outside
         # the data's own Latin names, summaries and source titles is Arabic (or allowed).
         page.wait_for_selector("#chart-events .u-legend")
-        leftovers = page.evaluate(
-            """() => {
-              const skip = '.leaflet-container, script, style, body [lang="en"], .latin, .summary, .sources';
-              const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-              const words = [];
-              for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-                if (node.parentElement.closest(skip) || !node.parentElement.checkVisibility()) continue;
-                words.push(...(node.textContent.match(/[A-Za-z_]{2,}/g) || []));
-              }
-              for (const el of document.querySelectorAll('[aria-label], [title], [placeholder]')) {
-                if (el.closest(skip)) continue;
-                for (const name of ['aria-label', 'title', 'placeholder']) {
-                  words.push(...((el.getAttribute(name) || '').match(/[A-Za-z_]{2,}/g) || []));
-                }
-              }
-              return words;
-            }"""
-        )
+        leftovers = page.evaluate(VISIBLE_LATIN_WORDS)
         assert set(leftovers) - LATIN_ALLOWED == set()
         map_page.screenshot("arabic-phone")
         page.locator("#controls").scroll_into_view_if_needed()
@@ -354,3 +358,12 @@ def test_a_zone_popup_in_arabic_names_the_holder_in_arabic(map_page, demo):
     map_page.page.wait_for_timeout(400)  # the popup fades in
     map_page.screenshot("arabic-zone-popup")
     assert map_page.errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_english_page_has_english_words_so_the_arabic_check_can_fail(map_page, demo):
+    map_page.open("?lang=en&date=2024-12-01")
+    map_page.page.wait_for_selector("#chart-events .u-legend")
+    words = set(map_page.page.evaluate(VISIBLE_LATIN_WORDS)) - LATIN_ALLOWED
+    assert {"Layers", "Battles", "Faction", "Play"} <= words
