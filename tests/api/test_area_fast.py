@@ -1,8 +1,8 @@
 """The area series from stored per-version areas agrees with unions of the versions in force.
 
-The fast path sums ZoneVersion.area_km2 and subtracts the overlaps of a faction's own versions;
-where three of them overlap it falls back to a union. The reference (`union_all=True`) unions
-every faction's versions on every step, as the series always did.
+The fast path sums ZoneVersion.area_km2 and takes out the overlaps of a faction's own versions
+by inclusion-exclusion; where more than MAX_STACK pile up it unions them. The reference
+(`union_all=True`) unions every faction's versions on every step, as the series always did.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from conflictmap.territory.models import Status
-from conflictmap.territory.queries import area_series
+from conflictmap.territory.queries import MAX_STACK, area_series
 from tests.api.test_territory import ellipsoid_rect_km2, get_json
 from tests.api.test_territory import rect as coarse_rect
 
@@ -88,7 +88,7 @@ def test_two_overlapping_versions_of_one_faction_count_their_overlap_once(
     assert_same_series(fast, reference)
 
 
-def test_three_versions_overlapping_each_other_are_unioned(make_version, make_faction):
+def test_three_versions_overlapping_each_other_count_once(make_version, make_faction):
     a = make_faction(slug="aaa")
     make_version(faction=a, geom=rect(36.0, 35.0, 36.2, 35.1))
     make_version(faction=a, geom=rect(36.1, 35.0, 36.3, 35.1))
@@ -105,6 +105,22 @@ def test_three_versions_overlapping_each_other_are_unioned(make_version, make_fa
         36.15, 35.1, 36.25, 35.2
     )
     assert km2_of(fast, "aaa") == [pytest.approx(expected_a, rel=0.005)] * 2
+    assert_same_series(fast, reference)
+
+
+@pytest.mark.parametrize("piled", [5, MAX_STACK + 1])
+def test_versions_piled_on_one_spot_count_once(make_version, make_faction, piled):
+    # Each overlaps all the others; past MAX_STACK the pile is unioned instead.
+    a = make_faction(slug="aaa")
+    for k in range(piled):
+        d = 0.01 * k
+        make_version(faction=a, geom=rect(36.0 + d, 35.0 + d, 36.1 + d, 35.1 + d))
+
+    fast, reference = both_paths(START, START + dt.timedelta(days=1), "day")
+
+    # A staircase: each square adds 0.1² - 0.09² = 19% of a square to the one before it.
+    one = ellipsoid_rect_km2(36.0, 35.0, 36.1, 35.1)
+    assert km2_of(fast, "aaa") == [pytest.approx(one * (1 + 0.19 * (piled - 1)), rel=0.005)] * 2
     assert_same_series(fast, reference)
 
 
