@@ -32,9 +32,14 @@ BATCH = 1000
 class Query:
     """SQL returning one text column per row: a GeoJSON Feature."""
 
-    def __init__(self, sql: str, params: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, sql: str, params: dict[str, Any] | None = None, *, flush: str | None = None
+    ) -> None:
         self.sql = sql
         self.params = params or {}
+        # SQL run first when the query is read inside a caller's open transaction (see
+        # events.features: bulk changes of that transaction are applied to the events first).
+        self.flush = flush
 
 
 @contextmanager
@@ -61,6 +66,7 @@ def rows_from_cursor(
     snapshot: called with a plain cursor before anything else in the transaction (to export or
     import a snapshot, see `parallel_feature_batches`)."""
     connection = connections[using]
+    outer = connection.in_atomic_block
     with transaction.atomic(using=using), connection.chunked_cursor() as cursor:
         if raw_text:
             _load_text_as_bytes(cursor.cursor)
@@ -71,6 +77,8 @@ def rows_from_cursor(
             # fast-start plans: nested loops, 3x slower here); JIT compilation cost more than it
             # saved on these queries.
             settings.execute("SET LOCAL cursor_tuple_fraction = 1.0; SET LOCAL jit = off")
+            if outer and query.flush:
+                settings.execute(query.flush)
         cursor.execute(query.sql, query.params)
         while rows := cursor.fetchmany(batch):
             yield rows
@@ -211,7 +219,10 @@ def render_query(
 
 def fetch_features(query: Query, *, using: str = "default") -> list[str]:
     """All features of a small query, with a plain cursor."""
+    outer = connections[using].in_atomic_block
     with query_cursor(using) as cursor:
+        if outer and query.flush:
+            cursor.execute(query.flush)
         cursor.execute(query.sql, query.params)
         return [r[0] for r in cursor.fetchall()]
 

@@ -188,7 +188,16 @@ class Event(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(m2m_fields=[sources])
+    related = ArrayField(
+        models.TextField(),
+        size=3,
+        editable=False,
+        db_default=["[]", "[]", "{}"],
+        help_text="Maintained by the database (triggers), never by Django: the event's actors,"
+        " sources and external ids as the GeoJSON export writes them (three JSON texts, see"
+        " migration 0003_events_related_cache). Writes from Django are ignored.",
+    )
+    history = HistoricalRecords(m2m_fields=[sources], excluded_fields=["related"])
 
     objects = EventQuerySet.as_manager()
 
