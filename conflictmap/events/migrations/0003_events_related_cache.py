@@ -14,6 +14,8 @@ column saves.) Only the database writes it:
   events_event_sources and events_externalid (insert, update, delete), on territory_faction
   (update of name or slug) and events_source (update of url, publisher or title) recompute the
   events concerned once per statement, so a bulk COPY pays per statement, not per row;
+  a statement of BULK_ROWS rows or more (an import batch) only queues its events, recomputed
+  at commit in one UPDATE each (see events_related_pending below);
 - a BEFORE UPDATE OF related trigger on events_event keeps the old value unless the refresh
   function is the writer, so a Django save() of an event loaded before its actors changed
   cannot put a stale value back.
