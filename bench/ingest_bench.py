@@ -31,7 +31,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 
 from conflictmap.events.models import SUB_EVENT_TYPES  # noqa: E402
 from conflictmap.ingest import extract, pipeline  # noqa: E402
@@ -228,6 +228,11 @@ def bench_acled(n: int) -> dict:
                 run = pipeline.create_run(ImportRun.Kind.ACLED, data, filename="synthetic.csv")
                 t0 = time.perf_counter()
                 run = pipeline.process_run(run.pk, inline=True)
+                # The import runs in a transaction rolled back below, so the work the database
+                # does at commit (the events' related-data cache, events/0003) is done here,
+                # inside the timing, as a committed import pays it.
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT events_related_flush()")
                 took = time.perf_counter() - t0
                 result[label] = {
                     "seconds": round(took, 2),
