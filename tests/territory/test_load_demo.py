@@ -72,3 +72,17 @@ def test_load_demo_leaves_zones_alone_that_editors_gave_new_versions(capsys):
     assert summary["counts"]["zoneversion.kept-edited"] == 1
     manbij = ZoneVersion.objects.filter(zone__slug="manbij-pocket").order_by("valid_from")
     assert [v.valid_to for v in manbij][-2:] == [dt.date(2024, 12, 20), None]
+
+
+@pytest.mark.django_db
+def test_load_demo_adopts_a_faction_an_import_created_under_the_same_name():
+    from conflictmap.territory.demo import load_demo
+    from conflictmap.territory.models import Faction
+
+    met = Faction.objects.create(
+        name="Civilians (Syria)", slug="civilians-syria", needs_review=True
+    )
+    load_demo()
+    met.refresh_from_db()
+    assert Faction.objects.filter(name="Civilians (Syria)").count() == 1
+    assert (met.slug, met.needs_review) == ("civilians", False)

@@ -74,6 +74,19 @@ def load_demo() -> DemoSummary:
 # --- factions and sources --------------------------------------------------------------------
 
 
+def _adopt_same_name(slug: str, name: str) -> None:
+    """An import may have met this actor first and made a faction of that name under another
+    slug (marked for review): it is the same side, so it takes the demo's slug instead of making
+    the load fail on the unique name."""
+    if Faction.objects.filter(slug=slug).exists():
+        return
+    same = Faction.objects.filter(name=name).first()
+    if same is not None:
+        same.slug = slug
+        same.needs_review = False
+        same.save()
+
+
 def load_factions(tally: Tally) -> dict[str, Faction]:
     data = _read("factions.json")["factions"]
     factions: dict[str, Faction] = {}
@@ -82,6 +95,7 @@ def load_factions(tally: Tally) -> dict[str, Faction]:
             k: item[k] for k in ("name", "name_ar", "short_name", "colour", "kind", "aliases")
         }
         values["description"] = item.get("description", "")
+        _adopt_same_name(item["slug"], item["name"])
         factions[item["slug"]] = upsert(Faction, {"slug": item["slug"]}, values, tally)
     for item in data:
         backers = [factions[slug] for slug in item.get("backed_by", [])]
