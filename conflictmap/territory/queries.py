@@ -72,14 +72,24 @@ def _zone_feature(contested_sql: str) -> str:
     """
 
 
+# Overlaps smaller than this are slivers left where neighbouring zones were drawn or rounded
+# separately along a shared edge, not ground two sides hold: they do not make a zone contested.
+CONTESTED_MIN_M2 = 10_000  # one hectare
+_REAL_OVERLAP = f"ST_Area(ST_Intersection({{a}}.geom, {{b}}.geom)::geography) > {CONTESTED_MIN_M2}"
+
 # Contested: another faction's zone in force the same day whose interior meets this one's
-# (DE-9IM T********: the interiors intersect, so the overlap has a non-zero area).
-CONTESTED = """EXISTS (
+# (DE-9IM T********: the interiors intersect) over more than CONTESTED_MIN_M2.
+CONTESTED = (
+    """EXISTS (
     SELECT 1 FROM territory_zoneversion o
     WHERE o.geom && v.geom AND o.faction_id <> v.faction_id
       AND o.valid_from <= %(day)s AND (o.valid_to IS NULL OR o.valid_to > %(day)s)
       AND (%(staff)s OR o.status = 'published')
-      AND ST_Relate(o.geom, v.geom, 'T********'))"""
+      AND ST_Relate(o.geom, v.geom, 'T********')
+      AND """
+    + _REAL_OVERLAP.format(a="o", b="v")
+    + ")"
+)
 
 
 def in_force_ids(day: dt.date, *, staff: bool = False) -> list[int]:
@@ -94,8 +104,8 @@ def in_force_ids(day: dt.date, *, staff: bool = False) -> list[int]:
         return cursor.fetchone()[0]
 
 
-# Pairs of versions of different factions whose periods overlap and whose interiors intersect:
-# on a day when both are in force, both are contested.
+# Pairs of versions of different factions whose periods overlap and whose interiors intersect
+# over more than CONTESTED_MIN_M2: on a day when both are in force, both are contested.
 OVERLAP_PAIRS_SQL = """
     SELECT a.id, b.id FROM territory_zoneversion a
     JOIN territory_zoneversion b
@@ -103,7 +113,7 @@ OVERLAP_PAIRS_SQL = """
      AND a.valid_from < COALESCE(b.valid_to, 'infinity')
      AND b.valid_from < COALESCE(a.valid_to, 'infinity')
     WHERE ST_Relate(a.geom, b.geom, 'T********')
-"""
+      AND """ + _REAL_OVERLAP.format(a="a", b="b")
 
 
 def overlapping_versions() -> dict[int, list[int]]:

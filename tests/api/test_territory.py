@@ -189,6 +189,24 @@ def test_overlapping_zones_of_different_factions_are_contested_and_touching_ones
     assert contested == {va.pk: True, vb.pk: True, vc.pk: False, vd.pk: False}
 
 
+def test_a_sliver_along_a_shared_edge_does_not_make_zones_contested(
+    client, make_version, make_faction
+):
+    a, b = make_faction(), make_faction()
+    # b's west edge runs 0.000001 degrees (about 9 cm) into a along 11 km: a sliver of about
+    # 1,000 m2, as zones drawn or rounded separately leave along a shared border.
+    va = make_version(faction=a, geom=square(36.0, 35.0, 0.1))
+    vb = make_version(faction=b, geom=square(36.099999, 35.0, 0.1))
+    # and a real overlap of 0.01 x 0.1 degrees (about 100 ha) next to them
+    vc = make_version(faction=a, geom=square(37.0, 35.0, 0.1))
+    vd = make_version(faction=b, geom=square(37.09, 35.0, 0.1))
+
+    data = get_json(client, f"/api/v1/zones?date={D}")
+
+    contested = {f["id"]: f["properties"]["contested"] for f in data["features"]}
+    assert contested == {va.pk: False, vb.pk: False, vc.pk: True, vd.pk: True}
+
+
 def test_bbox_limits_zones_to_those_whose_box_meets_it(client, make_version):
     inside = make_version(geom=square(36.0, 35.0, 0.1))
     make_version(geom=square(40.0, 35.0, 0.1))
