@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
+from collections.abc import Iterator
 
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
@@ -91,3 +93,27 @@ def demo(django_db_setup, django_db_blocker):
         summary = load_demo()
         yield summary
         transaction.set_rollback(True)
+
+
+# Debian's Chromium, driven by Playwright (never a browser Playwright downloads).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """One headless Chromium for the whole run (map and admin browser tests)."""
+    from playwright import sync_api
+
+    assert os.path.exists(CHROMIUM), "Debian's chromium is missing: `make test` installs it"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

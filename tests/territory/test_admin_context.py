@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
 from urllib.parse import urlparse
 
 import pytest
@@ -23,9 +22,6 @@ from tests.conftest import square
 # unless told it is safe (it is: the tests do not share connections with the loop).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]  # fmt: skip
 SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "screenshots")
 SCRIPT = "/static/js/admin/context.js"
 STYLE = "/static/css/admin/context.css"
@@ -105,17 +101,6 @@ def test_pages_without_a_map_widget_and_the_public_map_do_not_load_it(admin_clie
 
 
 # --- in a browser -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright import sync_api
-
-    assert os.path.exists(CHROMIUM), "Debian's chromium is missing: `make test` installs it"
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

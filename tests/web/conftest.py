@@ -18,30 +18,10 @@ from django.core.management import call_command
 # unless told it is safe (it is: the tests do not share connections with the loop).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "screenshots")
 
 ALEPPO = (36.201, 37.161)
 MANBIJ = (36.528, 37.955)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator:
-    from playwright import sync_api
-
-    assert os.path.exists(CHROMIUM), "Debian's chromium is missing: `make test` installs it"
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class MapPage:
