@@ -7,8 +7,10 @@ Every variable is listed in the README.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,15 +31,72 @@ def _load_runtime_env(path: Path) -> None:
 _load_runtime_env(Path(os.environ.get("CONFLICTMAP_VAR", BASE_DIR / "var")) / "runtime.env")
 
 
+# A typed variable with a value of the wrong type stops start-up, naming the variable and what it
+# accepts: a misspelt "SECURE_SSL_REDIRECT=ture" must not quietly turn HTTPS hardening off.
+BOOLEAN_SPELLINGS = {
+    **dict.fromkeys(("true", "yes", "on", "1"), True),
+    **dict.fromkeys(("false", "no", "off", "0"), False),
+}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    try:
+        return BOOLEAN_SPELLINGS[value.strip().lower()]
+    except KeyError:
+        accepted = ", ".join(BOOLEAN_SPELLINGS)
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a boolean: use one of {accepted} (any case)"
+        ) from None
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = None
+    if number is None or number < minimum:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a whole number of at least {minimum} (e.g. {default})"
+        )
+    return number
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if value.strip().upper() not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value.strip().upper()
 
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_database(name: str, default: str, **options: object) -> dict:
+    """The database settings from a URL; a malformed one is named but not echoed (it may hold a
+    password)."""
+    try:
+        return dj_database_url.parse(os.environ.get(name, default), **options)
+    except (ValueError, dj_database_url.ParseError, dj_database_url.UnknownSchemeError) as error:
+        raise ImproperlyConfigured(f"{name} is not a usable database URL: {error}") from None
+
+
+def env_redis_url(name: str, default: str) -> str:
+    value = os.environ.get(name, default)
+    if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(
+            f"{name} is not a Redis URL: it must start with redis://, rediss:// or unix://"
+        )
+    return value
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -99,10 +158,11 @@ TEMPLATES = [
 # Persistent connections: measured 74 req/s with CONN_MAX_AGE=0 against 337 req/s with 600 for
 # zones-at-date, and a fresh backend pays ~10 ms to load PostGIS on its first call.
 DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", "postgis://postgres@127.0.0.1:5432/conflictmap"),
+    "default": env_database(
+        "DATABASE_URL",
+        "postgis://postgres@127.0.0.1:5432/conflictmap",
         engine="django.contrib.gis.db.backends.postgis",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "600")),
+        conn_max_age=env_int("CONN_MAX_AGE", 600),
         conn_health_checks=True,
     )
 }
@@ -141,7 +201,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = env_redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = None
@@ -161,8 +221,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Ingestion: a claimed item whose worker shows no sign of life for this long is taken again; the
 # sweep re-queues items pending for longer than INGEST_SWEEP_MIN_AGE seconds.
-INGEST_CLAIM_TIMEOUT = int(os.environ.get("INGEST_CLAIM_TIMEOUT", "300"))
-INGEST_SWEEP_MIN_AGE = int(os.environ.get("INGEST_SWEEP_MIN_AGE", "60"))
+# A timeout of 0 would let a second worker take every claim at once: at least one second.
+INGEST_CLAIM_TIMEOUT = env_int("INGEST_CLAIM_TIMEOUT", 300, minimum=1)
+INGEST_SWEEP_MIN_AGE = env_int("INGEST_SWEEP_MIN_AGE", 60)
 
 # Map: tiles are configurable; with no tile server reachable the map still draws our own layers.
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
@@ -200,7 +261,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -215,6 +276,6 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", LOG_LEVELS)},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
