@@ -7,9 +7,14 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
+# The versions and files of requirements.lock (its own layer: rebuilt only when the lock changes),
+# then the project with the build backend pinned there. The lock holds the dev tools too (one lock
+# for every install); they are not used here.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY conflictmap ./conflictmap
-RUN pip install .
+RUN pip install --no-deps --no-build-isolation . && pip check
 COPY . .
 RUN DEBUG=false SECRET_KEY=build-only python manage.py collectstatic --noinput
 

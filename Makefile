@@ -39,6 +39,20 @@ migrate: setup
 demo: migrate
 	$(MANAGE) load_demo
 
+.PHONY: lock
+## lock: pin the whole Python dependency tree (pyproject.toml's ranges with the dev extras, and the
+## build backend of build-system.requires, read from stdin) with hashes into requirements.lock,
+## keeping every pin that still fits; `make lock UPGRADE="django celery"` moves those packages to
+## their newest allowed versions. One universal resolution: environment markers keep what only some
+## Python 3.11 releases or platforms need (async-timeout below 3.11.3, as on Debian 12's 3.11.2).
+## Not behind `setup`: it is how a lock that is out of step with pyproject.toml gets fixed.
+lock:
+	@test -x .venv/bin/uv || { echo "no .venv/bin/uv: run make setup first" >&2; exit 1; }
+	$(PY) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
+	| .venv/bin/uv pip compile pyproject.toml - --extra dev --universal --python-version 3.11 \
+	  --generate-hashes --custom-compile-command "make lock" --quiet --output-file requirements.lock \
+	  $(addprefix --upgrade-package ,$(UPGRADE))
+
 .PHONY: vendor
 ## vendor: copy the pinned npm front-end libraries (package-lock.json) into static/vendor/ (committed)
 vendor:

@@ -55,12 +55,22 @@ if [ ! -x .venv/bin/python ]; then
   log "creating .venv"
   python3 -m venv .venv
 fi
+# Exactly the versions and files pinned in requirements.lock (`make lock` writes it from
+# pyproject.toml's ranges), then the project itself with the build backend pinned there too. The
+# stamp holds the checksums of both files, so a changed lock or pyproject installs again.
 stamp=.venv/.installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  log "installing Python dependencies into .venv"
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e ".[dev]"
-  touch "$stamp"
+inputs=$(sha256sum requirements.lock pyproject.toml)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ]; then
+  log "installing Python dependencies into .venv (requirements.lock)"
+  .venv/bin/pip install -q --require-hashes -r requirements.lock
+  .venv/bin/pip install -q --no-deps --no-build-isolation -e .
+  # A requirement added to pyproject.toml but not to the lock is missing here: say what to do.
+  if ! broken=$(.venv/bin/pip check); then
+    echo "$broken" >&2
+    echo "requirements.lock is out of step with pyproject.toml: run \`make lock\` and commit it" >&2
+    exit 1
+  fi
+  echo "$inputs" >"$stamp"
 fi
 
 # -- PostgreSQL -------------------------------------------------------------------------------
