@@ -248,7 +248,8 @@ LEAFLET_CONFIG = {
             "js": "vendor/leaflet.markercluster/leaflet.markercluster.js",
         },
         # Offline context under the admin's map widgets (outlines, places, neighbouring zones):
-        # included only by the admin (conflictmap.territory.admin.OfflineContextMixin).
+        # included only by the admin (conflictmap.territory.admin.OfflineContextMixin). A plain
+        # script that imports the map page's base layers, js/shared/basemap.js, as a module.
         "admin-context": {
             "css": ["css/admin/context.css"],
             "js": ["js/admin/context.js"],

@@ -3,9 +3,14 @@
 // force on its first day (/api/v1/zones?date=, drafts included for staff), read-only and
 // semi-transparent, so an editor sees where the geometry is without any tile server.
 // What to draw comes from the json_script #cm-admin-map-context; nothing is made global.
+// The outlines, governorates and places are the public map's layers (js/shared/basemap.js, an ES
+// module) with the admin's look; this file stays a plain script, as django-leaflet's plugins load
+// them, and imports that module as soon as it runs, so it is there by the time the map is.
 (function () {
   "use strict";
 
+  const basemap = import(new URL("../shared/basemap.js", document.currentScript.src).href);
+  basemap.catch(() => {}); // reported by the map that needs it, if any
   const CONFIG_ID = "cm-admin-map-context";
   const PANES = { cmOutlines: 250, cmNeighbours: 350, cmPlaces: 450 };
   const POINT_ZOOM = 10;
@@ -40,42 +45,23 @@
     return (error) => console.warn(`conflictmap admin context: ${what} not loaded (${error.message})`);
   }
 
-  function regionLayer(map, url) {
-    const group = L.layerGroup();
-    const labels = L.layerGroup();
-    function toggleLabels() {
-      if (map.getZoom() >= 8 && map.hasLayer(group)) map.addLayer(labels);
-      else map.removeLayer(labels);
-    }
-    map.on("zoomend overlayadd overlayremove", toggleLabels);
-    // Countries and governorates only: districts, when loaded, would bury the widget in lines.
-    const levels = ["country", "governorate"].map((level) => getJSON(withQuery(url, { level })));
-    const ready = Promise.all(levels).then(([countries, governorates]) => {
-      const collection = {
-        type: "FeatureCollection",
-        features: [...countries.features, ...governorates.features],
-      };
-      group.addLayer(L.geoJSON(collection, {
-        pane: "cmOutlines",
-        interactive: false,
-        style: (feature) => (feature.properties.level === "country"
-          ? { className: "cm-country", color: "#555", weight: 2, fillColor: "#f4f1ea", fillOpacity: 0.7 }
-          : { className: "cm-governorate", color: "#777", weight: 1, dashArray: "4 3", fill: false }),
-      }));
-      for (const feature of collection.features) {
-        if (feature.properties.level !== "governorate") continue;
-        const center = L.geoJSON(feature).getBounds().getCenter();
-        labels.addLayer(L.tooltip({
-          pane: "cmPlaces",
-          permanent: true,
-          direction: "center",
-          className: "cm-region-label",
-          interactive: false,
-        }).setLatLng(center).setContent(feature.properties.name));
-      }
-      toggleLabels();
+  // Countries and governorates only: districts, when loaded, would bury the widget in lines.
+  function regionLayer(shared, map, url) {
+    const regions = shared.createRegionLayer(map, {
+      fetch: () => Promise.all(["country", "governorate"].map((level) => getJSON(withQuery(url, { level }))))
+        .then(([countries, governorates]) => ({
+          type: "FeatureCollection",
+          features: [...countries.features, ...governorates.features],
+        })),
+      pane: "cmOutlines",
+      labelPane: "cmPlaces",
+      labelClass: "cm-region-label",
+      style: (feature) => (feature.properties.level === "country"
+        ? { className: "cm-country", color: "#555", weight: 2, fillColor: "#f4f1ea", fillOpacity: 0.7 }
+        : { className: "cm-governorate", color: "#777", weight: 1, dashArray: "4 3", fill: false }),
+      label: (p) => p.name,
     });
-    return { layer: group, ready };
+    return { layer: regions.layer, ready: regions.load() };
   }
 
   // Labels by population as the view zooms in; with mode "points" (events, places) every place
@@ -86,61 +72,32 @@
     return mode === "points" ? 0 : zoom < 10 ? 5000 : 0;
   }
 
-  function placeLayer(map, url, mode) {
-    const group = L.layerGroup();
-    let generation = 0;
-
-    function draw(collection, minimum) {
-      group.clearLayers();
-      const zoom = map.getZoom();
-      for (const feature of collection.features) {
-        const p = feature.properties;
-        if ((p.population || 0) < minimum) continue;
-        const [lng, lat] = feature.geometry.coordinates;
-        const marker = L.circleMarker([lat, lng], {
-          pane: "cmPlaces",
-          className: "cm-place",
-          radius: mode === "points" ? 3 : 2.5,
-          color: "#222",
-          weight: 1,
-          fillColor: mode === "points" ? "#ffd54a" : "#fff",
-          fillOpacity: 1,
-          interactive: false,
-        });
-        if (zoom >= 9 || (p.population || 0) >= 100000) {
-          marker.bindTooltip(p.name, {
-            pane: "cmPlaces",
-            permanent: true,
-            direction: "right",
-            offset: [4, 0],
-            className: "cm-place-label",
-            interactive: false,
-          });
+  // Places are asked for by view: the largest ones at low zoom, those in the view from zoom 9.
+  function placeLayer(shared, map, url, mode) {
+    return shared.createPlaceLayer(map, {
+      fetch: ({ zoom, minimum, bounds }) => {
+        const params = {};
+        if (minimum) params.min_population = String(minimum);
+        if (zoom >= 9) {
+          const b = bounds.pad(0.25);
+          params.bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+            .map((v) => v.toFixed(2)).join(",");
         }
-        group.addLayer(marker);
-      }
-    }
-
-    function refresh() {
-      if (!map.hasLayer(group)) return;
-      const zoom = map.getZoom();
-      const minimum = threshold(zoom, mode);
-      const params = {};
-      if (minimum) params.min_population = String(minimum);
-      if (zoom >= 9) {
-        const b = map.getBounds().pad(0.25);
-        params.bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
-          .map((v) => v.toFixed(2)).join(",");
-      }
-      const mine = ++generation;
-      return getJSON(withQuery(url, params)).then((collection) => {
-        if (mine === generation) draw(collection, minimum);
-      });
-    }
-
-    map.on("moveend", () => { const p = refresh(); if (p) p.catch(warn("places")); });
-    group.on("add", () => setTimeout(() => { const p = refresh(); if (p) p.catch(warn("places")); }));
-    return { layer: group, refresh };
+        return getJSON(withQuery(url, params));
+      },
+      minimumPopulation: (zoom) => threshold(zoom, mode),
+      refreshOn: "moveend",
+      pane: "cmPlaces",
+      marker: {
+        className: "cm-place",
+        radius: mode === "points" ? 3 : 2.5,
+        fillColor: mode === "points" ? "#ffd54a" : "#fff",
+      },
+      labelled: (p, zoom) => zoom >= 9 || (p.population || 0) >= 100000,
+      label: (p) => p.name,
+      labelClass: "cm-place-label",
+      onError: warn("places"),
+    });
   }
 
   // The factions of the zones drawn, by colour; shown while the zones are.
@@ -201,7 +158,7 @@
           },
           onEachFeature: (feature, layer) => {
             const p = feature.properties;
-            layer.bindTooltip(p.zone_name, {
+            layer.bindTooltip(document.createTextNode(p.zone_name), {
               pane: "cmPlaces",
               permanent: true,
               direction: "center",
@@ -225,17 +182,11 @@
     const container = map.getContainer();
     container.classList.add("cm-context");
 
-    const overlays = {};
-    const regions = regionLayer(map, config.regions);
-    overlays["Outlines and governorates"] = regions.layer;
-    const places = placeLayer(map, config.places, config.placesMode);
-    overlays.Places = places.layer;
-    const waits = [regions.ready.catch(warn("regions"))];
-
+    const waits = [];
+    let zones = null;
     const neighbours = config.neighbours;
     if (neighbours) {
-      const zones = neighbourLayer(map, config.zones, neighbours);
-      overlays["Other zones in force on the start date"] = zones.layer;
+      zones = neighbourLayer(map, config.zones, neighbours);
       waits.push(zones.load(neighbours.date).catch(warn("zones")));
       const field = neighbours.dateField && document.getElementById(neighbours.dateField);
       if (field) {
@@ -257,9 +208,26 @@
     map.on("map:loadfield", () => {
       if (config.placesMode === "points" && map.getZoom() > POINT_ZOOM) map.setZoom(POINT_ZOOM);
     });
-    map.addLayer(regions.layer);
-    map.addLayer(places.layer);
-    L.control.layers(null, overlays, { collapsed: true, position: "topright" }).addTo(map);
+
+    // The base layers once their module is here; then one control for every overlay.
+    const base = basemap.then((shared) => {
+      const regions = regionLayer(shared, map, config.regions);
+      const places = placeLayer(shared, map, config.places, config.placesMode);
+      map.addLayer(regions.layer);
+      map.addLayer(places.layer);
+      return {
+        overlays: { "Outlines and governorates": regions.layer, Places: places.layer },
+        ready: regions.ready.catch(warn("regions")),
+      };
+    }).catch((error) => {
+      warn("base layers")(error);
+      return { overlays: {}, ready: null };
+    });
+    base.then(({ overlays }) => {
+      if (zones) overlays["Other zones in force on the start date"] = zones.layer;
+      L.control.layers(null, overlays, { collapsed: true, position: "topright" }).addTo(map);
+    });
+    waits.push(base.then(({ ready }) => ready));
     Promise.all(waits).then(() => { container.dataset.cmContext = "ready"; });
   }
 

@@ -1,7 +1,9 @@
+import { createPlaceLayer as createPlaces, createRegionLayer as createRegions } from "../shared/basemap.js";
 import { localName, otherName } from "./i18n.js";
 
-// Our own offline base layers: country outlines and governorates (/api/v1/regions) and place
-// labels with their Arabic form (/api/v1/places). They need no tile server.
+// The public map's look of our offline base layers (js/shared/basemap.js, shared with the
+// admin): outlines and governorates from /api/v1/regions, places from /api/v1/places fetched once,
+// every name in the page's language with its other form beside it.
 
 function placeThreshold(zoom) {
   if (zoom < 7) return 500000;
@@ -11,106 +13,53 @@ function placeThreshold(zoom) {
 }
 
 export function createRegionLayer(map, api) {
-  const group = L.layerGroup();
-  // Governorate names at low zoom sit on top of their capitals' labels: show them from zoom 8.
-  const labels = L.layerGroup();
-  function toggleLabels() {
-    if (map.getZoom() >= 8 && map.hasLayer(group)) map.addLayer(labels);
-    else map.removeLayer(labels);
-  }
-  group.on("add remove", () => setTimeout(toggleLabels));
-  map.on("zoomend", toggleLabels);
+  return createRegions(map, {
+    fetch: () => api.get("regions"),
+    pane: "regions",
+    labelPane: "labels",
+    labelClass: "region-label",
+    style: (feature) => (feature.properties.level === "country"
+      ? { color: "#333", weight: 2, fill: true, fillColor: "#f4f1ea", fillOpacity: 0.6 }
+      : { color: "#666", weight: 1, dashArray: "3 3", fill: false }),
+    label: (p) => {
+      const other = otherName(p);
+      return other ? `${localName(p)} · ${other.text}` : localName(p);
+    },
+  });
+}
 
-  async function load() {
-    const collection = await api.get("regions");
-    const outlines = L.geoJSON(collection, {
-      pane: "regions",
-      interactive: false,
-      style: (feature) => (feature.properties.level === "country"
-        ? { color: "#333", weight: 2, fill: true, fillColor: "#f4f1ea", fillOpacity: 0.6 }
-        : { color: "#666", weight: 1, dashArray: "3 3", fill: false }),
-    });
-    group.addLayer(outlines);
-    for (const feature of collection.features) {
-      if (feature.properties.level !== "governorate") continue;
-      const center = L.geoJSON(feature).getBounds().getCenter();
-      const other = otherName(feature.properties);
-      const label = other ? `${localName(feature.properties)} · ${other.text}` : localName(feature.properties);
-      labels.addLayer(L.tooltip({
-        pane: "labels",
-        permanent: true,
-        direction: "center",
-        className: "region-label",
-        interactive: false,
-      }).setLatLng(center).setContent(label));
-    }
-    toggleLabels();
-    return collection;
+// The name in the page's language first, then its other form; each isolated in its own direction
+// inside the left-to-right map.
+function placeLabel(p) {
+  const text = document.createElement("span");
+  const first = document.createElement("span");
+  first.textContent = localName(p);
+  if (first.textContent === p.name_ar) {
+    first.lang = "ar";
+    first.dir = "rtl";
+    first.className = "ar";
   }
-
-  return { layer: group, load };
+  text.append(first);
+  const other = otherName(p);
+  if (other) {
+    const second = document.createElement("span");
+    second.lang = other.lang;
+    second.dir = other.lang === "ar" ? "rtl" : "ltr";
+    second.className = other.lang === "ar" ? "ar" : "latin";
+    second.textContent = other.text;
+    text.append(" ", second);
+  }
+  return text;
 }
 
 export function createPlaceLayer(map, api) {
-  const group = L.layerGroup();
-  let places = [];
-
-  function render() {
-    group.clearLayers();
-    const threshold = placeThreshold(map.getZoom());
-    for (const feature of places) {
-      const p = feature.properties;
-      if ((p.population || 0) < threshold) continue;
-      const [lng, lat] = feature.geometry.coordinates;
-      const marker = L.circleMarker([lat, lng], {
-        pane: "labels",
-        radius: 2.5,
-        color: "#222",
-        weight: 1,
-        fillColor: "#fff",
-        fillOpacity: 1,
-        interactive: false,
-      });
-      // The name in the page's language first, then its other form; each isolated in its own
-      // direction inside the left-to-right map.
-      const text = document.createElement("span");
-      const first = document.createElement("span");
-      first.textContent = localName(p);
-      if (first.textContent === p.name_ar) {
-        first.lang = "ar";
-        first.dir = "rtl";
-        first.className = "ar";
-      }
-      text.append(first);
-      const other = otherName(p);
-      if (other) {
-        const second = document.createElement("span");
-        second.lang = other.lang;
-        second.dir = other.lang === "ar" ? "rtl" : "ltr";
-        second.className = other.lang === "ar" ? "ar" : "latin";
-        second.textContent = other.text;
-        text.append(" ", second);
-      }
-      marker.bindTooltip(text, {
-        permanent: true,
-        direction: "right",
-        offset: [4, 0],
-        className: "place-label",
-        pane: "labels",
-        interactive: false,
-      });
-      group.addLayer(marker);
-    }
-  }
-
-  async function load() {
-    const collection = await api.get("places");
-    places = (collection.features || []).filter((f) => f.geometry)
-      .sort((a, b) => (b.properties.population || 0) - (a.properties.population || 0));
-    render();
-    map.on("zoomend", render);
-    return collection;
-  }
-
-  return { layer: group, load };
+  // Every place comes in one request; each zoom draws those big enough from it.
+  let request = null;
+  return createPlaces(map, {
+    fetch: () => (request ??= api.get("places")),
+    minimumPopulation: placeThreshold,
+    pane: "labels",
+    labelClass: "place-label",
+    label: placeLabel,
+  });
 }
