@@ -301,3 +301,20 @@ def test_contested_ground_is_hatched(map_page, demo):
         assert path.get_attribute("fill").startswith("url(#cm-hatch-")
     unflagged = page.locator('.leaflet-zones-pane path[data-contested="false"]').first
     assert not unflagged.get_attribute("fill").startswith("url(")
+
+
+def test_names_from_the_data_are_drawn_as_text_never_as_markup(map_page, demo):
+    from conflictmap.events.models import Place
+    from conflictmap.territory.models import Region
+
+    Region.objects.filter(level="governorate", name="Aleppo").update(name="<i>Aleppo</i>")
+    Place.objects.filter(name="Aleppo").update(name="<b>Aleppo</b>", name_ar="")
+    map_page.open(f"?date=2024-12-10&{BETWEEN}&layers=regions,places")
+    page = map_page.page
+    page.wait_for_selector(".region-label", timeout=10000)
+    page.wait_for_selector(".place-label", timeout=10000)
+    regions = page.locator(".region-label").all_text_contents()
+    assert any(text.startswith("<i>Aleppo</i> · ") for text in regions), regions
+    assert "<b>Aleppo</b>" in page.locator(".place-label").all_text_contents()
+    assert page.locator(".region-label i, .place-label b").count() == 0
+    assert map_page.errors == []
