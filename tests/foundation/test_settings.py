@@ -2,6 +2,7 @@
 stops start-up with ImproperlyConfigured naming it and what it accepts, instead of quietly reading
 as something else (before, `SECURE_SSL_REDIRECT=ture` turned the redirect off)."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,17 +13,29 @@ from tests.foundation.test_project import clean_environ
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Each typed variable and the setting it feeds, as manage.py's process sees it.
+SETTING_OF = {
+    "DEBUG": "s.DEBUG",
+    "SECURE_SSL_REDIRECT": "s.SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE": "s.SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE": "s.CSRF_COOKIE_SECURE",
+    "CONN_MAX_AGE": "s.DATABASES['default']['CONN_MAX_AGE']",
+    "SECURE_HSTS_SECONDS": "s.SECURE_HSTS_SECONDS",
+    "INGEST_CLAIM_TIMEOUT": "s.INGEST_CLAIM_TIMEOUT",
+    "INGEST_SWEEP_MIN_AGE": "s.INGEST_SWEEP_MIN_AGE",
+    "LOG_LEVEL": "s.LOGGING['root']['level']",
+}
 PRINT_SETTINGS = (
-    "from django.conf import settings as s; "
-    "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
-    "s.DATABASES['default']['CONN_MAX_AGE'], s.SECURE_HSTS_SECONDS, s.INGEST_CLAIM_TIMEOUT, "
-    "s.INGEST_SWEEP_MIN_AGE, s.LOGGING['root']['level'])"
+    "import json; from django.conf import settings as s; print(json.dumps({"
+    + ", ".join(f"{name!r}: {expression}" for name, expression in SETTING_OF.items())
+    + "}))"
 )
 
 
 def start_django(unset: tuple[str, ...] = (), **variables: str) -> subprocess.CompletedProcess:
     """`manage.py shell` in a fresh process (settings, apps, logging: the whole start-up) with
-    these environment variables set and those in `unset` removed, printing the settings they feed."""
+    these environment variables set and those in `unset` removed, printing the settings they feed
+    as JSON by variable."""
     env = {k: v for k, v in clean_environ().items() if k not in unset}
     return subprocess.run(
         [sys.executable, "manage.py", "shell", "--verbosity", "0", "-c", PRINT_SETTINGS],
@@ -37,23 +50,26 @@ def start_django(unset: tuple[str, ...] = (), **variables: str) -> subprocess.Co
 BOOLEANS = "true, yes, on, 1, false, no, off, 0 (any case)"
 
 
-@pytest.mark.parametrize(
-    ("name", "value", "message"),
-    [
-        ("SECURE_SSL_REDIRECT", "ture", f"SECURE_SSL_REDIRECT='ture' is not a boolean: use one of {BOOLEANS}"),
-        ("DEBUG", "flase", f"DEBUG='flase' is not a boolean: use one of {BOOLEANS}"),
-        ("SESSION_COOKIE_SECURE", "", f"SESSION_COOKIE_SECURE='' is not a boolean: use one of {BOOLEANS}"),
-        ("CSRF_COOKIE_SECURE", "2", f"CSRF_COOKIE_SECURE='2' is not a boolean: use one of {BOOLEANS}"),
-        ("CONN_MAX_AGE", "abc", "CONN_MAX_AGE='abc' is not a whole number of at least 0 (e.g. 600)"),
-        ("CONN_MAX_AGE", "1.5", "CONN_MAX_AGE='1.5' is not a whole number of at least 0 (e.g. 600)"),
-        ("SECURE_HSTS_SECONDS", "-1", "SECURE_HSTS_SECONDS='-1' is not a whole number of at least 0"),
-        ("INGEST_CLAIM_TIMEOUT", "0", "INGEST_CLAIM_TIMEOUT='0' is not a whole number of at least 1 (e.g. 300)"),
-        ("INGEST_SWEEP_MIN_AGE", "1m", "INGEST_SWEEP_MIN_AGE='1m' is not a whole number of at least 0 (e.g. 60)"),
-        ("LOG_LEVEL", "verbose", "LOG_LEVEL='verbose' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
-        ("REDIS_URL", "127.0.0.1:6379", "REDIS_URL is not a Redis URL: it must start with redis://, rediss:// or unix://"),
-    ],
-)  # fmt: skip
-def test_a_value_of_the_wrong_type_stops_start_up_naming_the_variable(name, value, message):
+# A value of the wrong type for each kind of variable, and what start-up says about it.
+WRONG = {
+    "SECURE_SSL_REDIRECT=ture": f"SECURE_SSL_REDIRECT='ture' is not a boolean: use one of {BOOLEANS}",
+    "DEBUG=flase": f"DEBUG='flase' is not a boolean: use one of {BOOLEANS}",
+    "SESSION_COOKIE_SECURE=": f"SESSION_COOKIE_SECURE='' is not a boolean: use one of {BOOLEANS}",
+    "CSRF_COOKIE_SECURE=2": f"CSRF_COOKIE_SECURE='2' is not a boolean: use one of {BOOLEANS}",
+    "CONN_MAX_AGE=abc": "CONN_MAX_AGE='abc' is not a whole number of at least 0 (e.g. 600)",
+    "CONN_MAX_AGE=1.5": "CONN_MAX_AGE='1.5' is not a whole number of at least 0 (e.g. 600)",
+    "SECURE_HSTS_SECONDS=-1": "SECURE_HSTS_SECONDS='-1' is not a whole number of at least 0",
+    "INGEST_CLAIM_TIMEOUT=0": "INGEST_CLAIM_TIMEOUT='0' is not a whole number of at least 1 (e.g. 300)",
+    "INGEST_SWEEP_MIN_AGE=1m": "INGEST_SWEEP_MIN_AGE='1m' is not a whole number of at least 0 (e.g. 60)",
+    "LOG_LEVEL=verbose": "LOG_LEVEL='verbose' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+    "REDIS_URL=127.0.0.1:6379": "REDIS_URL is not a Redis URL: it must start with redis://, rediss:// or unix://",
+    "DATABASE_URL=mysqlx://127.0.0.1/x": "DATABASE_URL is not a usable database URL: Scheme 'mysqlx://' is unknown",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("assignment", "message"), WRONG.items(), ids=list(WRONG))
+def test_a_value_of_the_wrong_type_stops_start_up_naming_the_variable(assignment, message):
+    name, _, value = assignment.partition("=")
     result = start_django(**{name: value})
     assert result.returncode != 0
     assert f"django.core.exceptions.ImproperlyConfigured: {message}" in result.stderr
@@ -66,48 +82,45 @@ def test_a_malformed_database_url_is_named_without_echoing_its_password():
     assert "hunter2" not in result.stderr
 
 
-def test_an_unknown_database_scheme_is_named():
-    result = start_django(DATABASE_URL="mysqlx://127.0.0.1/conflictmap")
-    assert "ImproperlyConfigured: DATABASE_URL is not a usable database URL" in result.stderr
-    assert "Scheme 'mysqlx://' is unknown" in result.stderr
+# Two accepted spellings of each variable, in any case and with spaces, and what each reads as.
+SPELLINGS = {
+    "DEBUG": [(" TRUE ", True), ("False", False)],
+    "SECURE_SSL_REDIRECT": [("Yes", True), ("no", False)],
+    "SESSION_COOKIE_SECURE": [("on", True), ("OFF", False)],
+    "CSRF_COOKIE_SECURE": [("1", True), ("0", False)],
+    "CONN_MAX_AGE": [(" 60 ", 60), ("0", 0)],
+    "SECURE_HSTS_SECONDS": [("0", 0), ("3600", 3600)],
+    "INGEST_CLAIM_TIMEOUT": [("1", 1), ("300", 300)],
+    "INGEST_SWEEP_MIN_AGE": [("0", 0), ("60", 60)],
+    "LOG_LEVEL": [("warning", "WARNING"), ("ERROR", "ERROR")],
+}
 
 
-def test_every_accepted_spelling_still_works_in_any_case_and_with_spaces():
-    on = start_django(
-        DEBUG=" TRUE ",
-        SECURE_SSL_REDIRECT="Yes",
-        SESSION_COOKIE_SECURE="on",
-        CSRF_COOKIE_SECURE="1",
-        CONN_MAX_AGE=" 60 ",
-        SECURE_HSTS_SECONDS="0",
-        INGEST_CLAIM_TIMEOUT="1",
-        INGEST_SWEEP_MIN_AGE="0",
-        LOG_LEVEL="warning",
-    )
-    assert on.returncode == 0, on.stderr
-    assert on.stdout.strip() == "True True True True 60 0 1 0 WARNING"
-
-    off = start_django(
-        DEBUG="False",
-        SECURE_SSL_REDIRECT="no",
-        SESSION_COOKIE_SECURE="OFF",
-        CSRF_COOKIE_SECURE="0",
-        CONN_MAX_AGE="0",
-        SECURE_HSTS_SECONDS="3600",
-        INGEST_CLAIM_TIMEOUT="300",
-        INGEST_SWEEP_MIN_AGE="60",
-        LOG_LEVEL="ERROR",
-    )
-    assert off.returncode == 0, off.stderr
-    assert off.stdout.strip() == "False False False False 0 3600 300 60 ERROR"
-
-
-def test_unset_variables_keep_their_defaults():
-    names = (
-        "DEBUG", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
-        "CONN_MAX_AGE", "SECURE_HSTS_SECONDS", "INGEST_CLAIM_TIMEOUT", "INGEST_SWEEP_MIN_AGE",
-        "LOG_LEVEL",
-    )  # fmt: skip
-    result = start_django(unset=names)
+@pytest.mark.parametrize("which", [0, 1])
+def test_every_accepted_spelling_still_works(which):
+    result = start_django(**{name: pairs[which][0] for name, pairs in SPELLINGS.items()})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "True False False False 600 0 300 60 INFO"
+    assert json.loads(result.stdout) == {name: pairs[which][1] for name, pairs in SPELLINGS.items()}
+
+
+# What each setting is when its variable is unset: for development, then with only DEBUG=false
+# (safe values for production without setting each one).
+DEFAULTS = {
+    "SECURE_SSL_REDIRECT": (False, True),
+    "SESSION_COOKIE_SECURE": (False, True),
+    "CSRF_COOKIE_SECURE": (False, True),
+    "CONN_MAX_AGE": (600, 600),
+    "SECURE_HSTS_SECONDS": (0, 31536000),
+    "INGEST_CLAIM_TIMEOUT": (300, 300),
+    "INGEST_SWEEP_MIN_AGE": (60, 60),
+    "LOG_LEVEL": ("INFO", "INFO"),
+}
+
+
+@pytest.mark.parametrize(("debug", "which"), [(None, 0), ("false", 1)], ids=["dev", "production"])
+def test_unset_variables_keep_safe_defaults_for_development_and_production(debug, which):
+    variables = {"DEBUG": debug} if debug else {}
+    result = start_django(unset=("DEBUG", *DEFAULTS), **variables)
+    assert result.returncode == 0, result.stderr
+    expected = {name: values[which] for name, values in DEFAULTS.items()}
+    assert json.loads(result.stdout) == {"DEBUG": debug is None, **expected}

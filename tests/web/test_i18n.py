@@ -78,6 +78,18 @@ class VisibleText(HTMLParser):
             self.chunks.append(data.strip())
 
 
+def in_browser(test):
+    """A test that drives Chromium against the live server, whose database it must be able to
+    flush (hence a transactional one)."""
+    return pytest.mark.browser(pytest.mark.django_db(transaction=True)(test))
+
+
+def finish(map_page, screenshot: str) -> None:
+    """The last look at a page: a screenshot, then no error logged by the page all along."""
+    map_page.screenshot(screenshot)
+    assert map_page.errors == []
+
+
 def latin_words(html: str) -> set[str]:
     body = html[html.index("<body") :]
     parser = VisibleText()
@@ -216,8 +228,7 @@ def test_the_committed_mo_is_compiled_from_the_current_po(tmp_path):
     assert committed_catalog == fresh_catalog
 
 
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@in_browser
 def test_the_arabic_map_on_a_phone_is_translated_mirrored_and_fits(browser, live_server, demo):
     from .conftest import MapPage
 
@@ -272,14 +283,12 @@ def test_the_arabic_map_on_a_phone_is_translated_mirrored_and_fits(browser, live
         map_page.screenshot("arabic-phone")
         page.locator("#controls").scroll_into_view_if_needed()
         page.locator("#legend").scroll_into_view_if_needed()
-        map_page.screenshot("arabic-phone-legend")
-        assert map_page.errors == []
+        finish(map_page, "arabic-phone-legend")
     finally:
         context.close()
 
 
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@in_browser
 def test_switching_to_arabic_keeps_the_view_and_shows_arabic_names(map_page, demo):
     map_page.open("?date=2024-12-05&window=14&type=Battles")
     page = map_page.page
@@ -311,12 +320,10 @@ def test_switching_to_arabic_keeps_the_view_and_shows_arabic_names(map_page, dem
     names_ar = list(Faction.objects.exclude(name_ar="").values_list("name_ar", flat=True))
     assert actors and all(any(name in actor for name in names_ar) for actor in actors)
     page.locator("#event-panel").scroll_into_view_if_needed()
-    map_page.screenshot("arabic-event-panel")
-    assert map_page.errors == []
+    finish(map_page, "arabic-event-panel")
 
 
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@in_browser
 def test_compare_in_arabic_lists_gains_under_the_factions_arabic_names(map_page, demo):
     map_page.open("?lang=ar&date=2024-12-10&compare=2024-11-26&lat=36.3600&lng=37.5500&z=8")
     page = map_page.page
@@ -337,12 +344,10 @@ def test_compare_in_arabic_lists_gains_under_the_factions_arabic_names(map_page,
     page.locator("#chart-events").scroll_into_view_if_needed()
     page.wait_for_selector("#chart-events .u-legend")
     assert page.locator("#chart-events-title").inner_text().startswith("الأحداث")
-    map_page.screenshot("arabic-charts")
-    assert map_page.errors == []
+    finish(map_page, "arabic-charts")
 
 
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@in_browser
 def test_a_zone_popup_in_arabic_names_the_holder_in_arabic(map_page, demo):
     map_page.open("?lang=ar&date=2024-12-10&lat=36.3600&lng=37.5500&z=8&layers=zones")
     x, y = map_page.pixel(*ALEPPO)
@@ -356,12 +361,10 @@ def test_a_zone_popup_in_arabic_names_the_holder_in_arabic(map_page, demo):
     direction = popup.evaluate("(el) => getComputedStyle(el).direction")
     assert direction == "rtl", "the popup's text reads right to left inside the LTR map"
     map_page.page.wait_for_timeout(400)  # the popup fades in
-    map_page.screenshot("arabic-zone-popup")
-    assert map_page.errors == []
+    finish(map_page, "arabic-zone-popup")
 
 
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@in_browser
 def test_the_english_page_has_english_words_so_the_arabic_check_can_fail(map_page, demo):
     map_page.open("?lang=en&date=2024-12-01")
     map_page.page.wait_for_selector("#chart-events .u-legend")
