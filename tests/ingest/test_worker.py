@@ -96,13 +96,15 @@ def redis_server(tmp_path):
 
 
 @pytest.fixture
-def broker(redis_server, settings):
-    """Point this process's Celery app at the private Redis."""
+def broker(redis_server, settings, monkeypatch):
+    """Point this process's Celery app at the private Redis (Celery reads CELERY_BROKER_URL from
+    the environment before its own setting, so both change)."""
     from conflictmap.celery import app
 
     url = f"redis://127.0.0.1:{redis_server.port}/0"
     old = app.conf.broker_url
     reset_pools(app)
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
     app.conf.broker_url = url
     settings.INGEST_CLAIM_TIMEOUT = CLAIM_TIMEOUT
     yield url
