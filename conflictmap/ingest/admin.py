@@ -443,7 +443,9 @@ class CandidateAdmin(OfflineContextMixin, admin.ModelAdmin):
             return False
         try:
             with transaction.atomic():
-                locked = pipeline._claim_candidate(candidate)  # locks it; refuses a reviewed one
+                locked = pipeline.review._claim_candidate(
+                    candidate
+                )  # locks it; refuses a reviewed one
                 suggested = {e.pk: e for e in pipeline.suggest_events(locked)}
                 event = suggested.get(chosen_pk)
                 if event is None:

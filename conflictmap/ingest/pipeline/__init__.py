@@ -1,0 +1,59 @@
+"""Store and apply: every write of ingestion happens here, in transactions.
+
+The flow is the same in process (`manage.py ingest`) and in Celery workers (tasks.py):
+  1. the bytes as received are stored (ImportRun, Report) before any task is queued (runs, reports);
+  2. work is claimed with a conditional update, so two workers never do one job, and a claim
+     whose worker died (no heartbeat for INGEST_CLAIM_TIMEOUT seconds) is taken again (claims);
+  3. results are written in a transaction that first checks the claim is still ours (progress;
+     acled, zones and reports apply each kind of source);
+  4. sweep() re-queues whatever is left pending, so a lost broker message delays but loses nothing
+     (queueing, sweep).
+Feeds are polled in feeds, fetched in fetching; editors review candidates into events in review.
+"""
+
+from .claims import ClaimLost, claim_report, claim_run
+from .feeds import claim_feed, due_feeds, poll_feed
+from .fetching import Fetched, fetch
+from .reports import StoreResult, normalise_url, process_report, report_date, store_report
+from .retry import RETRYABLE, FetchError
+from .review import (
+    MERGE_DAYS,
+    MERGE_KM,
+    ReviewError,
+    accept_candidate,
+    merge_candidate,
+    reject_candidate,
+    suggest_events,
+)
+from .runs import create_run, process_run, report_summary, summary
+from .sweep import sweep
+
+__all__ = [
+    "MERGE_DAYS",
+    "MERGE_KM",
+    "RETRYABLE",
+    "ClaimLost",
+    "FetchError",
+    "Fetched",
+    "ReviewError",
+    "StoreResult",
+    "accept_candidate",
+    "claim_feed",
+    "claim_report",
+    "claim_run",
+    "create_run",
+    "due_feeds",
+    "fetch",
+    "merge_candidate",
+    "normalise_url",
+    "poll_feed",
+    "process_report",
+    "process_run",
+    "reject_candidate",
+    "report_date",
+    "report_summary",
+    "store_report",
+    "suggest_events",
+    "summary",
+    "sweep",
+]

@@ -1,0 +1,14 @@
+"""Which errors are worth a retry: one list, for the pipeline (which hands its claim back) and for
+the tasks' `autoretry_for` (which retry with backoff)."""
+
+from __future__ import annotations
+
+from django.db import InterfaceError, OperationalError
+
+
+class FetchError(Exception):
+    """A network failure worth retrying (the tasks retry these with backoff)."""
+
+
+# Errors of the database connection or the network: worth a retry, not a failure.
+RETRYABLE: tuple[type[Exception], ...] = (FetchError, OperationalError, InterfaceError)

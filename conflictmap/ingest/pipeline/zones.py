@@ -1,0 +1,181 @@
+"""Control maps (GeoJSON, KML) into zone versions: invalid polygons repaired in PostGIS when the
+repair is safe, else rejected; a map from day D closes the versions it replaces at D."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils.text import slugify
+
+from conflictmap.events.models import Source
+from conflictmap.territory.models import (
+    Confidence,
+    Faction,
+    Status,
+    Zone,
+    ZoneVersion,
+    new_version_from,
+)
+
+from ..models import ImportRun
+from ..parsers import Problem
+from ..parsers import geojson as geojson_parser
+from ..parsers import kml as kml_parser
+from .claims import hold_run
+from .progress import finish_run, record_parse_results
+
+REPAIR_TOLERANCE = 0.01  # a repair may change the area by at most 1%
+
+
+def repair_geometry(geom: MultiPolygon) -> tuple[MultiPolygon | None, str]:
+    """ST_MakeValid in PostGIS; safe when the result is polygonal and keeps the area within 1%."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "WITH g AS (SELECT ST_GeomFromEWKB(%s) AS g),"
+            " v AS (SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3)) AS v, g FROM g)"
+            " SELECT ST_AsEWKB(v), ST_Area(v), ST_Area(g), ST_IsEmpty(v) FROM v",
+            [bytes(geom.ewkb)],
+        )
+        wkb, area_after, area_before, empty = cur.fetchone()
+    if empty or not area_after:
+        return None, "ST_MakeValid leaves no polygon"
+    change = abs(area_after - area_before) / max(area_before, area_after)
+    if change > REPAIR_TOLERANCE:
+        return None, f"ST_MakeValid would change its area by {change:.0%}"
+    return GEOSGeometry(memoryview(bytes(wkb)), srid=4326), f"area changed by {change:.2%}"
+
+
+def _zone_for(name: str) -> Zone:
+    zone = Zone.objects.filter(Q(name=name) | Q(slug=slugify(name)[:120])).first()
+    if zone:
+        return zone
+    base = slugify(name)[:110] or "zone"
+    slug, n = base, 1
+    while Zone.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return Zone.objects.create(name=name, slug=slug)
+
+
+def _equal_geoms(a: MultiPolygon, b: MultiPolygon) -> bool:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ST_Equals(ST_GeomFromEWKB(%s), ST_GeomFromEWKB(%s))",
+            [bytes(a.ewkb), bytes(b.ewkb)],
+        )
+        return bool(cur.fetchone()[0])
+
+
+def _union(geoms: list[MultiPolygon]) -> MultiPolygon:
+    if len(geoms) == 1:
+        return geoms[0]
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ST_AsEWKB(ST_Multi(ST_CollectionExtract(ST_Union(h::geometry), 3)))"
+            " FROM unnest(%s::text[]) AS t(h)",
+            [[g.hexewkb.decode() for g in geoms]],
+        )
+        return GEOSGeometry(memoryview(bytes(cur.fetchone()[0])), srid=4326)
+
+
+def parse_zones(content: bytes, filename: str) -> tuple[list, list[Problem]]:
+    head = content.lstrip()[:200].lower()
+    if filename.lower().endswith(".kml") or head.startswith(b"<?xml") or b"<kml" in head:
+        return kml_parser.parse(content)
+    return geojson_parser.parse(content)
+
+
+def apply_zones(
+    run: ImportRun, content: bytes, token: dt.datetime, *, inline: bool = False
+) -> None:
+    features, problems = parse_zones(content, run.filename)
+    opts = run.options
+    faction = Faction.objects.filter(slug=opts.get("faction", "")).first()
+    if faction is None:
+        problems.append(Problem("options", f"no faction with slug {opts.get('faction')!r}"))
+        features = []
+    try:
+        day = dt.date.fromisoformat(opts.get("date", ""))
+    except (TypeError, ValueError):
+        problems.append(Problem("options", f"date {opts.get('date')!r} is not YYYY-MM-DD"))
+        features = []
+    groups: dict[str, list] = {}
+    for f in features:
+        if f.invalid_reason:
+            fixed, how = repair_geometry(f.geom)
+            if fixed is None:
+                problems.append(
+                    Problem(
+                        f.label,
+                        f"self-intersecting or invalid polygon ({f.invalid_reason}); rejected: {how}",
+                    )
+                )
+                continue
+            problems.append(
+                Problem(
+                    f.label,
+                    f"invalid polygon ({f.invalid_reason}) repaired with ST_MakeValid; {how}",
+                    repaired=True,
+                )
+            )
+            f.geom = fixed
+        name = opts.get("zone") or f.name
+        if not name:
+            problems.append(Problem(f.label, "has no name or zone property; pass --zone NAME"))
+            continue
+        groups.setdefault(name, []).append(f)
+    record_parse_results(run, token, problems, len(groups))
+    if not groups:
+        finish_run(run, token)
+        return
+    confidence = opts.get("confidence", Confidence.CONFIRMED)
+    status = opts.get("status", Status.PUBLISHED)
+    created = updated = unchanged = closed = 0
+    with transaction.atomic():
+        hold_run(run, token)
+        source, _ = Source.objects.get_or_create(
+            publisher=opts.get("publisher", ""),
+            title=f"Control map {run.filename or 'upload'} (sha256 {run.content_hash[:16]})"[:500],
+            defaults={
+                "published": day,
+                "excerpt": f"Imported as the control of {faction.name} from {day.isoformat()}.",
+            },
+        )
+        for name, group in groups.items():
+            geom = _union([f.geom for f in group])
+            zone = _zone_for(name)
+            current = zone.versions.at(day).first()
+            if current and current.faction_id == faction.pk and _equal_geoms(current.geom, geom):
+                unchanged += 1
+            elif current and current.valid_from == day:
+                current.faction, current.geom, current.confidence = faction, geom, confidence
+                current.full_clean()
+                current.save()
+                current.sources.add(source)
+                updated += 1
+            elif current:
+                new_version_from(
+                    current, day, sources=[source], faction=faction, geom=geom,
+                    confidence=confidence, status=current.status,
+                )  # fmt: skip
+                created += 1
+                closed += 1
+            else:
+                later = zone.versions.filter(valid_from__gt=day).order_by("valid_from").first()
+                version = ZoneVersion(
+                    zone=zone, faction=faction, geom=geom, valid_from=day,
+                    valid_to=later.valid_from if later else None,
+                    confidence=confidence, status=status,
+                    note=f"Imported from {run.filename or 'an upload'}.",
+                )  # fmt: skip
+                version.full_clean()
+                version.save()
+                version.sources.add(source)
+                created += 1
+        ImportRun.objects.filter(pk=run.pk).update(
+            processed=len(groups), created=created, updated=updated, unchanged=unchanged
+        )
+    finish_run(run, token, options={**run.options, "closed_versions": closed})
