@@ -4,21 +4,13 @@ errors. Each has a management-command twin (`manage.py ingest ...`)."""
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from . import pipeline
 
-TRANSPORT_ERRORS = (
-    pipeline.FetchError,
-    OperationalError,
-    InterfaceError,
-    ConnectionError,
-    TimeoutError,
-)
 COMMON = {
     "acks_late": True,
     "reject_on_worker_lost": True,
-    "autoretry_for": TRANSPORT_ERRORS,
+    "autoretry_for": pipeline.RETRYABLE,
     "retry_backoff": 5,
     "retry_backoff_max": 600,
     "retry_jitter": True,

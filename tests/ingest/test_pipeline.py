@@ -408,12 +408,41 @@ def test_a_database_error_hands_the_report_back_for_a_retry_and_a_bug_marks_it_f
     assert (report.state, report.error) == ("failed", "KeyError: 'oops'")
 
 
+def test_a_network_error_hands_the_run_back_for_a_retry_and_a_bug_marks_it_failed(
+    factions, sample, monkeypatch
+):
+    from conflictmap.ingest.parsers import acled
+
+    def connection_reset(*args, **kwargs):
+        raise ConnectionResetError("connection reset by peer")
+
+    run = pipeline.create_run("acled", sample("acled_sample.csv"), filename="a.csv")
+    monkeypatch.setattr(acled, "parse", connection_reset)
+    with pytest.raises(ConnectionResetError):
+        pipeline.process_run(run.pk)
+    run.refresh_from_db()
+    assert (run.state, run.error) == ("pending", "")
+    monkeypatch.undo()
+    assert pipeline.process_run(run.pk).created == 7  # the retry claims it again
+
+    def bug(*args, **kwargs):
+        raise KeyError("oops")
+
+    broken = pipeline.create_run("acled", sample("acled_sample.csv"), filename="b.csv")
+    monkeypatch.setattr(acled, "parse", bug)
+    with pytest.raises(KeyError):
+        pipeline.process_run(broken.pk)
+    broken.refresh_from_db()
+    assert (broken.state, broken.error) == ("failed", "KeyError: 'oops'")
+
+
 def test_a_task_is_retried_on_transport_errors_with_backoff_and_late_acks():
     from conflictmap.ingest import tasks
 
     for task in (tasks.process_run, tasks.process_report, tasks.poll_feed):
         assert task.acks_late and task.reject_on_worker_lost
-        assert pipeline.FetchError in task.autoretry_for and task.retry_backoff
+        # The errors the pipeline hands its claim back for are the ones the tasks retry.
+        assert task.autoretry_for == pipeline.RETRYABLE and task.retry_backoff
 
 
 def test_the_feed_command_reads_a_saved_atom_file_and_refuses_an_html_page(

@@ -11,4 +11,10 @@ class FetchError(Exception):
 
 
 # Errors of the database connection or the network: worth a retry, not a failure.
-RETRYABLE: tuple[type[Exception], ...] = (FetchError, OperationalError, InterfaceError)
+RETRYABLE: tuple[type[Exception], ...] = (
+    FetchError,
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+)
