@@ -1,11 +1,13 @@
-"""Thin Celery wrappers around pipeline.py: ids in, idempotent, late acks, retries on transport
-errors. Each has a management-command twin (`manage.py ingest ...`)."""
+"""Thin Celery wrappers around the pipeline: ids in, idempotent, late acks, retries on transport
+errors. Each has a management-command twin (`manage.py ingest ...`). The pipeline queues them by
+the names in pipeline.queueing and never imports this module."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 from . import pipeline
+from .pipeline import queueing
 
 COMMON = {
     "acks_late": True,
@@ -18,25 +20,25 @@ COMMON = {
 }
 
 
-@shared_task(name="conflictmap.ingest.tasks.process_run", **COMMON)
+@shared_task(name=queueing.PROCESS_RUN, **COMMON)
 def process_run(run_id: int) -> dict | None:
     run = pipeline.process_run(run_id)
     return None if run is None else {"run": run.pk, "state": run.state}
 
 
-@shared_task(name="conflictmap.ingest.tasks.process_report", **COMMON)
+@shared_task(name=queueing.PROCESS_REPORT, **COMMON)
 def process_report(report_id: int) -> bool:
     return pipeline.process_report(report_id)
 
 
-@shared_task(name="conflictmap.ingest.tasks.poll_feed", bind=True, **COMMON)
+@shared_task(name=queueing.POLL_FEED, bind=True, **COMMON)
 def poll_feed(self, feed_id: int) -> int | None:
     # The first try claims the feed's slot; a retry after a network error polls it regardless.
     run = pipeline.poll_feed(feed_id, force=self.request.retries > 0)
     return run.pk if run else None
 
 
-@shared_task(name="conflictmap.ingest.tasks.poll_due_feeds", acks_late=True)
+@shared_task(name=queueing.POLL_DUE_FEEDS, acks_late=True)
 def poll_due_feeds() -> int:
     due = pipeline.due_feeds()
     for pk in due:
@@ -44,6 +46,6 @@ def poll_due_feeds() -> int:
     return len(due)
 
 
-@shared_task(name="conflictmap.ingest.tasks.sweep_pending", acks_late=True)
+@shared_task(name=queueing.SWEEP_PENDING, acks_late=True)
 def sweep_pending() -> dict:
     return pipeline.sweep()

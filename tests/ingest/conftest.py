@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -47,15 +48,66 @@ PLACES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def no_broker_outside_worker_tests(request):
-    """Tasks run eagerly in tests that do not start a worker: nothing reaches a shared Redis."""
+def wait_for(predicate, timeout: float, step: float = 0.2) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def reset_pools(app) -> None:
+    """Drop the app's broker connections so the next publish connects to the new broker URL."""
+    import kombu.pools
+
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
+    kombu.pools.reset()  # kombu keeps producer pools per broker URL, process-wide
+
+
+@pytest.fixture
+def use_broker(monkeypatch):
+    """Point this process's Celery app at another broker for one test. Celery reads
+    CELERY_BROKER_URL from the environment before its own setting, so both change."""
     from conflictmap.celery import app
 
-    eager = request.node.get_closest_marker("worker") is None
-    app.conf.task_always_eager = eager
+    def point(url: str) -> None:
+        reset_pools(app)
+        monkeypatch.setenv("CELERY_BROKER_URL", url)
+        monkeypatch.setitem(app.conf, "broker_url", url)
+
+    yield point
+    reset_pools(app)
+
+
+@pytest.fixture(autouse=True)
+def in_memory_broker_outside_worker_tests(request, use_broker):
+    """Tests that start no worker process of their own publish to kombu's in-memory broker:
+    nothing reaches a shared Redis, and each test starts with no message queued."""
+    from kombu.transport.memory import Channel
+
+    if request.node.get_closest_marker("worker") is None:
+        use_broker("memory://")
+    Channel.queues.clear()
     yield
-    app.conf.task_always_eager = False
+    Channel.queues.clear()
+
+
+@pytest.fixture
+def in_process_worker(transactional_db, monkeypatch):
+    """A real Celery worker in a thread of this process, consuming the in-memory broker: tasks
+    run as in production (found by name, acks_late, retries) against the committed database."""
+    from celery.contrib.testing.worker import start_worker
+
+    from conflictmap.celery import app
+
+    monkeypatch.setitem(app.conf, "worker_hijack_root_logger", False)  # keep pytest's log capture
+    # The in-memory transport is polled (once a second by default): poll often, stop quickly.
+    monkeypatch.setitem(app.conf, "broker_transport_options", {"polling_interval": 0.05})
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import json
+import socket
 import threading
 
 import pytest
@@ -16,6 +17,7 @@ from conflictmap.ingest import pipeline
 from conflictmap.ingest.models import Candidate, Feed, ImportRun, Report
 from conflictmap.territory.models import Faction, ZoneVersion
 
+from .conftest import wait_for
 from .test_parsers import HEADER, acled_row
 
 
@@ -24,15 +26,6 @@ def run_file(kind: str, content: bytes, **options) -> ImportRun:
         kind, content, filename=options.pop("filename", f"x.{kind}"), options=options
     )
     return pipeline.process_run(run.pk, inline=True)
-
-
-@pytest.fixture
-def eager():
-    from conflictmap.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 # --- ACLED -----------------------------------------------------------------------------------------
@@ -216,7 +209,7 @@ def test_a_claimed_report_is_not_taken_by_a_second_worker_until_the_claim_is_sta
     assert Candidate.objects.filter(report=report).count() == 1
 
 
-def test_the_sweep_requeues_pending_and_stale_work(gazetteer, eager, settings):
+def test_the_sweep_requeues_pending_and_stale_work(gazetteer, in_process_worker, settings):
     pending = pipeline.store_report("Clashes in Saraqib.").report
     stale = pipeline.store_report("Airstrikes hit Idlib.").report
     old = timezone.now() - dt.timedelta(seconds=settings.INGEST_CLAIM_TIMEOUT + 5)
@@ -224,12 +217,13 @@ def test_the_sweep_requeues_pending_and_stale_work(gazetteer, eager, settings):
     fresh = pipeline.store_report("Shelling hit Hama.").report
     Report.objects.filter(pk=fresh.pk).update(state="processing", claimed_at=timezone.now())
     result = pipeline.sweep(min_age=0)
-    assert result == {"reports": 2, "runs": 0, "queued": 2, "backlog": None}
+    assert result == {"reports": 2, "runs": 0, "queued": 2, "backlog": 0}  # the worker's queue
+    assert wait_for(lambda: Report.objects.filter(state="processed").count() == 2, 20)
     states = dict(Report.objects.values_list("pk", "state"))
     assert states == {pending.pk: "processed", stale.pk: "processed", fresh.pk: "processing"}
 
 
-def test_the_sweep_leaves_recently_queued_work_alone(gazetteer, eager):
+def test_the_sweep_leaves_recently_queued_work_alone(gazetteer):
     report = pipeline.store_report("Clashes in Saraqib.").report
     assert pipeline.sweep(min_age=60)["reports"] == 0  # received just now: its message is due
     Report.objects.filter(pk=report.pk).update(received_at=timezone.now() - dt.timedelta(minutes=5))
@@ -239,15 +233,41 @@ def test_the_sweep_leaves_recently_queued_work_alone(gazetteer, eager):
     assert pipeline.sweep(min_age=60)["reports"] == 0  # re-queued a moment ago by another sweep
 
 
+def queued_messages() -> list[tuple[str, list]]:
+    """The task names and arguments waiting in the (in-memory) broker's default queue."""
+    from conflictmap.celery import app
+
+    found = []
+    with app.connection_for_write() as conn:
+        while (message := conn.default_channel.basic_get("celery", no_ack=True)) is not None:
+            found.append((message.headers["task"], message.decode()[0]))
+    return found
+
+
 def test_stored_work_is_queued_only_once_the_transaction_commits(
-    gazetteer, eager, django_capture_on_commit_callbacks
+    gazetteer, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         report = pipeline.store_report("Clashes in Saraqib.", queue=True).report
     assert Report.objects.get(pk=report.pk).state == "pending"
-    assert len(callbacks) == 1
+    assert len(callbacks) == 1 and queued_messages() == []
     callbacks[0]()
-    assert Report.objects.get(pk=report.pk).state == "processed"
+    assert queued_messages() == [("conflictmap.ingest.tasks.process_report", [report.pk])]
+
+
+def test_when_the_broker_is_down_the_work_stays_stored_and_the_sweep_says_so(
+    gazetteer, use_broker, caplog, django_capture_on_commit_callbacks
+):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    use_broker(f"redis://127.0.0.1:{port}/0")
+    with django_capture_on_commit_callbacks(execute=True):
+        report = pipeline.store_report("Clashes in Saraqib.", queue=True).report
+    assert Report.objects.get(pk=report.pk).state == "pending"
+    assert "the sweep will re-queue it" in caplog.text
+    result = pipeline.sweep(min_age=0)
+    assert result == {"reports": 1, "runs": 0, "backlog": None, "queued": 0, "broker": "down"}
 
 
 # --- feeds -----------------------------------------------------------------------------------------
@@ -371,15 +391,14 @@ def test_the_zones_command_checks_its_options(factions, sample, tmp_path):
 
 
 def test_the_queue_option_stores_the_run_and_prints_its_id(
-    factions, sample, tmp_path, eager, django_capture_on_commit_callbacks
+    factions, sample, tmp_path, in_process_worker
 ):
     path = tmp_path / "a.csv"
     path.write_bytes(sample("acled_sample.csv"))
-    with django_capture_on_commit_callbacks(execute=True):
-        out = command("acled", str(path), "--queue")
+    out = command("acled", str(path), "--queue")
     assert out["queued"] is True
-    run = ImportRun.objects.get(pk=out["run"])
-    assert (run.state, run.created) == ("done", 7)
+    assert wait_for(lambda: ImportRun.objects.get(pk=out["run"]).state == "done", 20)
+    assert ImportRun.objects.get(pk=out["run"]).created == 7
 
 
 def test_a_database_error_hands_the_report_back_for_a_retry_and_a_bug_marks_it_failed(

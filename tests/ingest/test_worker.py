@@ -23,6 +23,8 @@ from django.db.models import Count
 from conflictmap.ingest import extract, pipeline
 from conflictmap.ingest.models import Candidate, Report
 
+from .conftest import wait_for
+
 pytestmark = pytest.mark.worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,15 +46,6 @@ def article(i: int) -> str:
         f"Residents of {PLACES[(i + 3) % 8]} described a quiet night. "
         f"Airstrikes hit {PLACES[(i + 5) % 8]} later, killing {i % 9} people."
     )
-
-
-def wait_for(predicate, timeout: float, step: float = 0.2) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 class RedisServer:
@@ -96,30 +89,12 @@ def redis_server(tmp_path):
 
 
 @pytest.fixture
-def broker(redis_server, settings, monkeypatch):
-    """Point this process's Celery app at the private Redis (Celery reads CELERY_BROKER_URL from
-    the environment before its own setting, so both change)."""
-    from conflictmap.celery import app
-
+def broker(redis_server, settings, use_broker):
+    """Point this process's Celery app at the private Redis."""
     url = f"redis://127.0.0.1:{redis_server.port}/0"
-    old = app.conf.broker_url
-    reset_pools(app)
-    monkeypatch.setenv("CELERY_BROKER_URL", url)
-    app.conf.broker_url = url
+    use_broker(url)
     settings.INGEST_CLAIM_TIMEOUT = CLAIM_TIMEOUT
-    yield url
-    reset_pools(app)
-    app.conf.broker_url = old
-
-
-def reset_pools(app) -> None:
-    """Drop the app's broker connections so the next publish connects to the new broker URL."""
-    import kombu.pools
-
-    app._pool = None
-    if "amqp" in app.__dict__:
-        app.amqp._producer_pool = None
-    kombu.pools.reset()  # kombu keeps producer pools per broker URL, process-wide
+    return url
 
 
 class Worker:

@@ -22,7 +22,7 @@ from ..parsers import feed as feed_parser
 from ..parsers import text as text_parser
 from .claims import claim_report, hold_run
 from .progress import finish_run, record_parse_results
-from .queueing import queue_on_commit
+from .queueing import PROCESS_REPORT, queue_on_commit
 from .retry import RETRYABLE
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def store_report(
                 run=run,
             )
             if queue:
-                queue_on_commit("process_report", report.pk)
+                queue_on_commit(PROCESS_REPORT, report.pk)
     except IntegrityError:  # another worker stored it a moment ago
         return StoreResult(Report.objects.filter(match).first(), False)
     return StoreResult(report, True)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ..models import Feed, ImportRun, Report
 from .acled import apply_acled
 from .claims import ClaimLost, claim_run
-from .queueing import queue_on_commit
+from .queueing import PROCESS_RUN, queue_on_commit
 from .reports import apply_feed, apply_report
 from .retry import RETRYABLE
 from .zones import apply_zones
@@ -51,7 +51,7 @@ def create_run(
             feed=feed,
         )
         if queue:
-            queue_on_commit("process_run", run.pk)
+            queue_on_commit(PROCESS_RUN, run.pk)
     return run
 
 

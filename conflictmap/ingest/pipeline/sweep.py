@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ..models import ImportRun, Report
 from .claims import claim_timeout
-from .queueing import queue_backlog, send
+from .queueing import PROCESS_REPORT, PROCESS_RUN, queue_backlog, send
 
 
 def sweep_min_age() -> int:
@@ -49,7 +49,7 @@ def sweep(*, min_age: int | None = None, limit: int = 5000) -> dict:
     ImportRun.objects.filter(pk__in=runs).update(queued_at=now)
     sent = 0
     result = {"reports": len(reports), "runs": len(runs), "backlog": backlog}
-    for name, pks in (("process_run", runs), ("process_report", reports)):
+    for name, pks in ((PROCESS_RUN, runs), (PROCESS_REPORT, reports)):
         for pk in pks:
             if not send(name, pk):
                 return {**result, "queued": sent, "broker": "down"}
