@@ -7,7 +7,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -442,22 +442,7 @@ class CandidateAdmin(OfflineContextMixin, admin.ModelAdmin):
             )
             return False
         try:
-            with transaction.atomic():
-                locked = pipeline.review._claim_candidate(
-                    candidate
-                )  # locks it; refuses a reviewed one
-                suggested = {e.pk: e for e in pipeline.suggest_events(locked)}
-                event = suggested.get(chosen_pk)
-                if event is None:
-                    raise pipeline.ReviewError(
-                        f"candidate {locked.pk}: event {chosen_pk} is not among the events "
-                        f"suggested for it (within {pipeline.MERGE_KM} km and "
-                        f"{pipeline.MERGE_DAYS} days); nothing was merged"
-                    )
-                # Read by django-simple-history for the record the new source writes.
-                event._change_reason = f"Merged candidate {locked.pk} (report {locked.report_id})"
-                event._history_user = request.user
-                pipeline.merge_candidate(locked, event, user=request.user)
+            pipeline.merge_candidate(candidate, chosen_pk, user=request.user)
         except pipeline.ReviewError as exc:
             messages.error(request, f"{str(exc)[0].upper()}{str(exc)[1:]}.")
             return False

@@ -147,6 +147,28 @@ def test_an_event_that_was_not_suggested_is_refused_and_nothing_changes(admin_cl
     assert sum(e.sources.count() for e in Event.objects.all()) == 0
 
 
+def test_merge_candidate_takes_an_event_or_its_id_only_among_the_suggestions(scene):
+    candidate, second, far = scene["candidate"], scene["second"], scene["far"]
+    refused = (
+        rf"^candidate {candidate.pk}: event {far.pk} is not among the events suggested for it "
+        r"\(within 10 km and 3 days\); nothing was merged$"
+    )
+    with pytest.raises(pipeline.ReviewError, match=refused):
+        pipeline.merge_candidate(candidate, far)
+    with pytest.raises(pipeline.ReviewError, match=refused):
+        pipeline.merge_candidate(candidate, far.pk)
+    candidate.refresh_from_db()
+    assert (candidate.state, candidate.event_id) == ("pending", None)
+    assert sum(e.sources.count() for e in Event.objects.all()) == 0
+    assert pipeline.merge_candidate(candidate, second.pk).pk == second.pk
+    candidate.refresh_from_db()
+    assert (candidate.state, candidate.event_id) == ("merged", second.pk)
+    record = second.history.latest()
+    assert record.history_change_reason == (
+        f"Merged candidate {candidate.pk} (report {candidate.report_id})"
+    )
+
+
 def test_choosing_none_of_the_suggestions_leaves_the_candidate_pending(admin_client, scene):
     candidate = scene["candidate"]
     page = choose(admin_client, candidate, "")

@@ -61,17 +61,27 @@ def _report_source(report: Report, excerpt: str) -> Source:
     )
 
 
-def _claim_candidate(candidate: Candidate) -> Candidate:
+def _lock_pending(candidate: Candidate) -> Candidate:
+    """The candidate's row, locked for this transaction; refused unless it awaits review."""
     locked = Candidate.objects.select_for_update().select_related("report").get(pk=candidate.pk)
     if locked.state != Candidate.State.PENDING:
         raise ReviewError(f"candidate {locked.pk} was already {locked.get_state_display().lower()}")
     return locked
 
 
+def _mark_reviewed(c: Candidate, state: str, user, event: Event | None = None) -> None:
+    Candidate.objects.filter(pk=c.pk).update(
+        state=state,
+        event=event,
+        reviewed_by=user if getattr(user, "pk", None) else None,
+        reviewed_at=timezone.now(),
+    )
+
+
 def accept_candidate(candidate: Candidate, user=None) -> Event:
     """Create a draft Event from the candidate, with its report as the source."""
     with transaction.atomic():
-        c = _claim_candidate(candidate)
+        c = _lock_pending(candidate)
         if c.geom is None:
             raise ReviewError(f"candidate {c.pk} has no location; set one before accepting")
         if not c.event_type or not c.date:
@@ -95,41 +105,43 @@ def accept_candidate(candidate: Candidate, user=None) -> Event:
             role = roles[i] if i < 2 else EventActor.Role.ASSOC2
             EventActor.objects.get_or_create(event=event, faction=factions[slug], role=role)
         event.sources.add(_report_source(c.report, c.sentence))
-        Candidate.objects.filter(pk=c.pk).update(
-            state=Candidate.State.ACCEPTED,
-            event=event,
-            reviewed_by=user if getattr(user, "pk", None) else None,
-            reviewed_at=timezone.now(),
-        )
+        _mark_reviewed(c, Candidate.State.ACCEPTED, user, event=event)
     return event
 
 
-def merge_candidate(candidate: Candidate, event: Event | None = None, user=None) -> Event:
-    """Add the candidate's report as a source of `event` (default: the nearest suggestion)."""
+def merge_candidate(candidate: Candidate, event: Event | int | None = None, user=None) -> Event:
+    """Add the candidate's report as a source of an event suggested for it (`suggest_events`):
+    `event` (an Event or its id), or by default the nearest suggestion. The candidate is locked
+    first, so its state and its suggestions are checked as they are now; an event that is not
+    among the suggestions raises ReviewError and nothing changes. The event's history records
+    the merge."""
     with transaction.atomic():
-        c = _claim_candidate(candidate)
+        c = _lock_pending(candidate)
+        suggestions = suggest_events(c)
         if event is None:
-            suggestions = suggest_events(c)
             if not suggestions:
                 raise ReviewError(
                     f"no event within {MERGE_KM} km and {MERGE_DAYS} days of candidate {c.pk}"
                 )
-            event = suggestions[0]
-        event.sources.add(_report_source(c.report, c.sentence))
-        Candidate.objects.filter(pk=c.pk).update(
-            state=Candidate.State.MERGED,
-            event=event,
-            reviewed_by=user if getattr(user, "pk", None) else None,
-            reviewed_at=timezone.now(),
-        )
-    return event
+            chosen = suggestions[0]
+        else:
+            chosen_pk = event.pk if isinstance(event, Event) else int(event)
+            chosen = next((e for e in suggestions if e.pk == chosen_pk), None)
+            if chosen is None:
+                raise ReviewError(
+                    f"candidate {c.pk}: event {chosen_pk} is not among the events suggested for "
+                    f"it (within {MERGE_KM} km and {MERGE_DAYS} days); nothing was merged"
+                )
+        # Read by django-simple-history for the record the new source writes.
+        chosen._change_reason = f"Merged candidate {c.pk} (report {c.report_id})"
+        if getattr(user, "pk", None):
+            chosen._history_user = user
+        chosen.sources.add(_report_source(c.report, c.sentence))
+        _mark_reviewed(c, Candidate.State.MERGED, user, event=chosen)
+    return chosen
 
 
 def reject_candidate(candidate: Candidate, user=None) -> None:
     with transaction.atomic():
-        c = _claim_candidate(candidate)
-        Candidate.objects.filter(pk=c.pk).update(
-            state=Candidate.State.REJECTED,
-            reviewed_by=user if getattr(user, "pk", None) else None,
-            reviewed_at=timezone.now(),
-        )
+        c = _lock_pending(candidate)
+        _mark_reviewed(c, Candidate.State.REJECTED, user)
