@@ -551,21 +551,6 @@ class CandidateData:
     lon: float | None = None
     lat: float | None = None
 
-    def as_dict(self) -> dict:
-        return {
-            "sentence_index": self.sentence_index,
-            "sentence": self.sentence,
-            "places": self.places,
-            "actors": self.actors,
-            "spans": self.spans,
-            "coordinates": [self.lon, self.lat] if self.lon is not None else None,
-            "date": self.date.isoformat() if self.date else None,
-            "event_type": self.event_type,
-            "sub_event_type": self.sub_event_type,
-            "fatalities": self.fatalities,
-            "confidence": self.confidence,
-        }
-
 
 def sentences(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0

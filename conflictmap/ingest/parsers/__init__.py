@@ -20,9 +20,6 @@ class Problem:
     raw: str = ""
     repaired: bool = False
 
-    def as_dict(self) -> dict:
-        return {"row": self.row, "reason": self.reason, "repaired": self.repaired}
-
 
 def in_syria(lon: float, lat: float) -> bool:
     west, south, east, north = SYRIA_BBOX

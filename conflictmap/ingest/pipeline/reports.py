@@ -163,12 +163,6 @@ def _process_claimed_report(pk: int, token: dt.datetime) -> bool:
     return True
 
 
-def _reports_done(run: ImportRun, reports: list[Report], inline: bool) -> None:
-    if inline:
-        for report in reports:
-            process_report(report.pk)
-
-
 def _store_reports(run: ImportRun, token: dt.datetime, items: list[dict], *, inline: bool) -> None:
     """Store each item as a Report (deduplicated) in one transaction, then extract or queue."""
     new: list[Report] = []
@@ -185,7 +179,9 @@ def _store_reports(run: ImportRun, token: dt.datetime, items: list[dict], *, inl
         ImportRun.objects.filter(pk=run.pk).update(
             processed=len(items), created=created, unchanged=unchanged
         )
-    _reports_done(run, new, inline)
+    if inline:
+        for report in new:
+            process_report(report.pk)
     finish_run(run, token)
 
 
