@@ -52,7 +52,10 @@ def test_the_upload_form_says_what_is_missing(admin_client, db):
     response = admin_client.post(
         reverse("admin:ingest_upload"), {"kind": "zones", "confidence": "confirmed"}
     )
-    assert "Upload a file or paste a report" in response.content.decode()
+    page = response.content.decode()
+    assert "Upload a file or paste a report" in page
+    changelist = reverse("admin:ingest_importrun_changelist")
+    assert f'<a href="{changelist}">Import runs</a> ›' in page  # the breadcrumbs lead back
     assert ImportRun.objects.count() == 0
 
 
