@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon
@@ -59,6 +61,29 @@ def check_geometry(
     geom.srid = 4326
     invalid = "" if geom.valid else geom.valid_reason
     return geom, invalid, None
+
+
+def read_zone_feature(
+    index: int,
+    name: str,
+    label: str,
+    properties: dict,
+    read: Callable[[Any], GEOSGeometry],
+    source: Any,
+    what: str = "geometry",
+) -> ZoneFeature | Problem:
+    """`read(source)` as a zone feature, or the problem that rejects it: it cannot be read, or it
+    fails `check_geometry`. The GeoJSON and KML parsers share this last step."""
+    try:
+        geom = read(source)
+    except (GEOSException, GDALException, ValueError, TypeError) as exc:
+        return Problem(label, f"has an unreadable {what}: {str(exc)[:200]}")
+    multi, invalid, problem = check_geometry(geom, label)
+    return problem or ZoneFeature(index, name, multi, properties, invalid)
+
+
+def _geometry(geometry: dict) -> GEOSGeometry:
+    return GEOSGeometry(json.dumps(geometry))
 
 
 def _features(doc: object) -> list:
@@ -117,16 +142,8 @@ def parse(data: bytes) -> tuple[list[ZoneFeature], list[Problem]]:
         if not isinstance(geometry, dict):
             problems.append(Problem(label, "has no geometry"))
             continue
-        try:
-            geom = GEOSGeometry(json.dumps(geometry))
-        except (GEOSException, GDALException, ValueError, TypeError) as exc:
-            problems.append(Problem(label, f"has an unreadable geometry: {str(exc)[:200]}"))
-            continue
-        multi, invalid, problem = check_geometry(geom, label)
-        if problem:
-            problems.append(problem)
-            continue
-        records.append(ZoneFeature(index, name, multi, properties, invalid))
+        found = read_zone_feature(index, name, label, properties, _geometry, geometry)
+        (records if isinstance(found, ZoneFeature) else problems).append(found)
     if not records and not problems:
         problems.append(Problem("file", "no features"))
     return records, problems

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from django.contrib.gis.geos import GEOSException, GEOSGeometry
+from django.contrib.gis.geos import GEOSGeometry
 
 from . import Problem
-from .geojson import ZoneFeature, check_geometry
+from .geojson import ZoneFeature, read_zone_feature
 
 NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
@@ -45,6 +45,12 @@ def _polygon_wkt(polygon: ET.Element) -> str:
     if not rings:
         raise ValueError("a Polygon has no outerBoundaryIs")
     return "(" + ",".join(rings) + ")"
+
+
+def _multipolygon(polygons: list[ET.Element]) -> GEOSGeometry:
+    return GEOSGeometry(
+        "MULTIPOLYGON(" + ",".join(_polygon_wkt(p) for p in polygons) + ")", srid=4326
+    )
 
 
 def parse(data: bytes) -> tuple[list[ZoneFeature], list[Problem]]:
@@ -85,18 +91,9 @@ def parse(data: bytes) -> tuple[list[ZoneFeature], list[Problem]]:
             kind = ", ".join(sorted(others)) or "no geometry"
             problems.append(Problem(label, f"has {kind}, not a polygon"))
             continue
-        try:
-            wkt = "MULTIPOLYGON(" + ",".join(_polygon_wkt(p) for p in polygons) + ")"
-            geom = GEOSGeometry(wkt, srid=4326)
-        except (ValueError, GEOSException) as exc:
-            problems.append(Problem(label, f"has an unreadable polygon: {str(exc)[:200]}"))
-            continue
-        multi, invalid, problem = check_geometry(geom, label)
-        if problem:
-            problems.append(problem)
-            continue
         props = {"name": name} if name else {}
-        records.append(ZoneFeature(index, name, multi, props, invalid))
+        found = read_zone_feature(index, name, label, props, _multipolygon, polygons, "polygon")
+        (records if isinstance(found, ZoneFeature) else problems).append(found)
     if not placemarks:
         problems.append(Problem("file", "no Placemark in the KML"))
     return records, problems
