@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from ..models import ImportRun, Report
@@ -21,24 +21,27 @@ def claim_timeout() -> int:
     return int(getattr(settings, "INGEST_CLAIM_TIMEOUT", 300))
 
 
+def stale_before(now: dt.datetime) -> dt.datetime:
+    """A claim whose worker has given no sign of life since this moment may be taken again."""
+    return now - dt.timedelta(seconds=claim_timeout())
+
+
+def _claim(rows: QuerySet, claimable: Q, now: dt.datetime, **update) -> dt.datetime | None:
+    """The conditional update that takes a row: only the caller whose update hits it holds the
+    claim, and `now` is the claim's token."""
+    taken = rows.filter(claimable).update(claimed_at=now, attempts=F("attempts") + 1, **update)
+    return now if taken == 1 else None
+
+
 def claim_run(pk: int) -> dt.datetime | None:
     now = timezone.now()
-    stale = now - dt.timedelta(seconds=claim_timeout())
-    taken = (
-        ImportRun.objects.filter(pk=pk)
-        .filter(
-            Q(state=ImportRun.State.PENDING)
-            | Q(state=ImportRun.State.RUNNING, heartbeat_at__lt=stale)
-        )
-        .update(
-            state=ImportRun.State.RUNNING,
-            claimed_at=now,
-            heartbeat_at=now,
-            started_at=now,
-            attempts=F("attempts") + 1,
-        )
+    pending_or_stale = Q(state=ImportRun.State.PENDING) | Q(
+        state=ImportRun.State.RUNNING, heartbeat_at__lt=stale_before(now)
     )
-    return now if taken == 1 else None
+    return _claim(
+        ImportRun.objects.filter(pk=pk), pending_or_stale, now,
+        state=ImportRun.State.RUNNING, heartbeat_at=now, started_at=now,
+    )  # fmt: skip
 
 
 def hold_run(run: ImportRun, token: dt.datetime) -> None:
@@ -51,12 +54,9 @@ def hold_run(run: ImportRun, token: dt.datetime) -> None:
 
 def claim_report(pk: int) -> dt.datetime | None:
     now = timezone.now()
-    stale = now - dt.timedelta(seconds=claim_timeout())
-    taken = (
-        Report.objects.filter(pk=pk)
-        .filter(
-            Q(state=Report.State.PENDING) | Q(state=Report.State.PROCESSING, claimed_at__lt=stale)
-        )
-        .update(state=Report.State.PROCESSING, claimed_at=now, attempts=F("attempts") + 1)
+    pending_or_stale = Q(state=Report.State.PENDING) | Q(
+        state=Report.State.PROCESSING, claimed_at__lt=stale_before(now)
     )
-    return now if taken == 1 else None
+    return _claim(
+        Report.objects.filter(pk=pk), pending_or_stale, now, state=Report.State.PROCESSING
+    )

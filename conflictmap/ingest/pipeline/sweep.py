@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..models import ImportRun, Report
-from .claims import claim_timeout
+from .claims import stale_before
 from .queueing import PROCESS_REPORT, PROCESS_RUN, queue_backlog, send
 
 
@@ -25,7 +25,7 @@ def sweep(*, min_age: int | None = None, limit: int = 5000) -> dict:
     theirs are likely among them. The conditional claims make a duplicate message harmless."""
     now = timezone.now()
     old = now - dt.timedelta(seconds=sweep_min_age() if min_age is None else min_age)
-    stale = now - dt.timedelta(seconds=claim_timeout())
+    stale = stale_before(now)
     backlog = queue_backlog()
     pending_too = not backlog  # 0 (drained) or None (unknown)
     report_q = Q(state=Report.State.PROCESSING, claimed_at__lt=stale)
