@@ -16,24 +16,14 @@ FACTIONS = [
     ("iran", "Iran", "Islamic Revolutionary Guard Corps", "foreign_state"),
     ("hezbollah", "Hezbollah", "Hezbollah", "militia"),
     ("hts", "Hayat Tahrir al-Sham", "Hayat Tahrir al Sham", "jihadist"),
-    (
-        "sna",
-        "Syrian National Army",
-        "SNA: Syrian National Army",
-        "rebel",
-    ),
+    ("sna", "Syrian National Army", "SNA: Syrian National Army", "rebel"),
     ("turkey", "Turkey", "Military Forces of Turkey (2016-)", "foreign_state"),
     ("sdf", "Syrian Democratic Forces", "SDF: Syrian Democratic Forces", "militia"),
     ("isis", "Islamic State", "Islamic State (Syria)", "jihadist"),
-    (
-        "us-coalition",
-        "US-led coalition",
-        "Military Forces of the United States (2021-)",
-        "coalition",
-    ),
+    ("us-coalition", "US-led coalition", "Military Forces of the United States (2021-)", "coalition"),
     ("israel", "Israel", "Military Forces of Israel (2022-)", "foreign_state"),
     ("southern-groups", "Southern groups", "Southern Operations Room", "rebel"),
-]
+]  # fmt: skip
 
 PLACES = [
     ("Manbij", "منبج", [], 37.9495, 36.5281, 100000),

@@ -139,26 +139,15 @@ def test_a_later_control_map_closes_the_versions_it_replaces(factions, sample):
         date="2024-11-01",
         zone="Manbij pocket",
     )
-    run = run_file(
-        "zones",
-        sample("control_map.kml"),
-        faction="sna",
-        date="2024-12-09",
-        zone="Manbij pocket",
-        filename="m.kml",
-    )
+    sna_from_9_december = {
+        "faction": "sna", "date": "2024-12-09", "zone": "Manbij pocket", "filename": "m.kml"
+    }  # fmt: skip
+    run = run_file("zones", sample("control_map.kml"), **sna_from_9_december)
     assert (run.created, run.options["closed_versions"]) == (1, 1)
     old, new = ZoneVersion.objects.filter(zone__name="Manbij pocket").order_by("valid_from")
     assert (old.faction.slug, old.valid_to) == ("sdf", dt.date(2024, 12, 9))
     assert (new.faction.slug, new.valid_from, new.valid_to) == ("sna", dt.date(2024, 12, 9), None)
-    again = run_file(
-        "zones",
-        sample("control_map.kml"),
-        faction="sna",
-        date="2024-12-09",
-        zone="Manbij pocket",
-        filename="m.kml",
-    )
+    again = run_file("zones", sample("control_map.kml"), **sna_from_9_december)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
     assert ZoneVersion.objects.filter(zone__name="Manbij pocket").count() == 2
 
@@ -432,26 +421,21 @@ def test_a_network_error_hands_the_run_back_for_a_retry_and_a_bug_marks_it_faile
 ):
     from conflictmap.ingest.parsers import acled
 
-    def connection_reset(*args, **kwargs):
-        raise ConnectionResetError("connection reset by peer")
+    def run_meeting(error: Exception) -> ImportRun:
+        def parse(content: bytes):
+            raise error
 
-    run = pipeline.create_run("acled", sample("acled_sample.csv"), filename="a.csv")
-    monkeypatch.setattr(acled, "parse", connection_reset)
-    with pytest.raises(ConnectionResetError):
-        pipeline.process_run(run.pk)
-    run.refresh_from_db()
-    assert (run.state, run.error) == ("pending", "")
-    monkeypatch.undo()
-    assert pipeline.process_run(run.pk).created == 7  # the retry claims it again
+        run = pipeline.create_run("acled", sample("acled_sample.csv"), filename="a.csv")
+        with monkeypatch.context() as patched, pytest.raises(type(error)):
+            patched.setattr(acled, "parse", parse)
+            pipeline.process_run(run.pk)
+        run.refresh_from_db()
+        return run
 
-    def bug(*args, **kwargs):
-        raise KeyError("oops")
-
-    broken = pipeline.create_run("acled", sample("acled_sample.csv"), filename="b.csv")
-    monkeypatch.setattr(acled, "parse", bug)
-    with pytest.raises(KeyError):
-        pipeline.process_run(broken.pk)
-    broken.refresh_from_db()
+    lost = run_meeting(ConnectionResetError("connection reset by peer"))
+    assert (lost.state, lost.error) == ("pending", "")
+    assert pipeline.process_run(lost.pk).created == 7  # the retry claims it again
+    broken = run_meeting(KeyError("oops"))
     assert (broken.state, broken.error) == ("failed", "KeyError: 'oops'")
 
 
