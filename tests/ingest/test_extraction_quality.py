@@ -125,6 +125,20 @@ def test_it_reads_candidates_of_todays_extraction(corpus, gaz):
     assert report.text[pred.start : pred.end] == cand.sentence
 
 
+def test_timing_runs_on_documents_of_about_600_words_each_in_one_language(corpus, gaz):
+    docs = scoring.long_documents(corpus)
+    assert {d.language for d in docs} == {"en", "ar"}
+    by_id = {r.id: r for r in corpus}
+    for d in docs:
+        parts = [by_id[i] for i in d.id.split("+")]
+        assert {p.language for p in parts} == {d.language}
+        assert d.text == "\n\n".join(p.text for p in parts)
+        assert d.words >= 550 and sum(p.words for p in parts[:-1]) < 550
+    timed = scoring.throughput(docs[:2], gaz, min_seconds=0.01)
+    assert timed["reports"] == 2 and timed["runs"] >= 1 and timed["reports_per_s"] > 0
+    assert timed["stages"] is None  # extract() does not time its stages
+
+
 # --- the floor -----------------------------------------------------------------------------------
 
 
