@@ -58,9 +58,9 @@ lock:
 vendor:
 	scripts/vendor.sh
 
-.PHONY: bench bench-api bench-ingest
+.PHONY: bench bench-api bench-ingest bench-extract
 ## bench: benchmarks (each prints a table; not part of `make test`)
-bench: bench-api bench-ingest
+bench: bench-api bench-ingest bench-extract
 
 ## bench-ingest: extraction reports/s on 1,000 generated ~600-word articles, ACLED rows/s on
 ## 100,000 synthetic rows (in a transaction that is rolled back)
@@ -71,6 +71,11 @@ bench-ingest: setup
 ## HTTP (2 gunicorn workers). Uses DATABASE_URL's database name + "_bench" (created and filled).
 bench-api: setup
 	$(PY) bench/api_bench.py $(BENCH_ARGS)
+
+## bench-extract: extraction quality (P/R/F1 per field and whole events, per language) and
+## reports/s on the labelled corpus tests/data/extraction/; writes bench-results/extract.json
+bench-extract: setup
+	$(PY) bench/extract_bench.py
 
 .PHONY: messages
 ## messages: update the Arabic catalogue (conflictmap/locale/ar) from the templates and code, then
