@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conflictmap.api.geojson import Query, query_cursor
+from conflictmap.gis import WEB_MERCATOR_HALF_WIDTH_M, WEB_MERCATOR_RADIUS_M, bbox_sql
 
 POINT_DECIMALS = 6
 
@@ -43,8 +44,7 @@ class EventFilter:
             clauses.append("e.date <= %(end)s")
             params["end"] = self.end
         if self.bbox:
-            clauses.append("e.geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)")
-            params.update(zip(("w", "s", "e", "n"), self.bbox, strict=True))
+            clauses.append(bbox_sql("e", self.bbox, params))
         if self.types:
             clauses.append("e.event_type = ANY(%(types)s)")
             params["types"] = list(self.types)
@@ -198,10 +198,10 @@ def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
     where, params = flt.where()
     params.update({"z": z, "x": x, "y": y, "extent": TILE_EXTENT, "buffer": TILE_BUFFER})
     # The envelope in lon/lat, grown by the tile buffer, to use the GiST index on geom.
-    bounds = """bounds AS (
+    bounds = f"""bounds AS (
         SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS merc,
                ST_Transform(ST_Expand(ST_TileEnvelope(%(z)s, %(x)s, %(y)s),
-                   (20037508.342789244 * 2 / 2 ^ %(z)s) * %(buffer)s / %(extent)s), 4326) AS ll
+                   ({WEB_MERCATOR_HALF_WIDTH_M} * 2 / 2 ^ %(z)s) * %(buffer)s / %(extent)s), 4326) AS ll
     )"""
     detail = z >= DETAIL_ZOOM and (flt.start is not None or flt.end is not None)
     if detail:
@@ -218,7 +218,7 @@ def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
         SELECT ST_AsMVT(pts, 'events', %(extent)s, 'geom') FROM pts WHERE geom IS NOT NULL
         """
     else:
-        params["size"] = 20037508.342789244 * 2 / 2**z / CLUSTER_CELLS
+        params["size"] = WEB_MERCATOR_HALF_WIDTH_M * 2 / 2**z / CLUSTER_CELLS
         sql = f"""
         WITH {bounds},
         -- Web Mercator by formula: PROJ per point (ST_Transform) cost more than the rest.
@@ -227,9 +227,9 @@ def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
         pts AS (
             SELECT mx, my, floor(mx / %(size)s) AS cx, floor(my / %(size)s) AS cy, fatalities
             FROM (
-                SELECT ST_X(e.geom) * 20037508.342789244 / 180 AS mx,
+                SELECT ST_X(e.geom) * {WEB_MERCATOR_HALF_WIDTH_M} / 180 AS mx,
                        ln(tan(radians(45 + LEAST(GREATEST(ST_Y(e.geom), -85.0511), 85.0511)
-                                      / 2))) * 6378137 AS my,
+                                      / 2))) * {WEB_MERCATOR_RADIUS_M} AS my,
                        e.fatalities
                 FROM events_event e, bounds b
                 WHERE e.geom && b.ll AND {where}

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import connection
 
 from conflictmap.api.geojson import Query, query_cursor
+from conflictmap.gis import Bbox, bbox_sql
 
 # 6 decimals = 0.11 m at the equator: coordinates are rounded, never simplified.
 ZONE_DECIMALS = 6
@@ -24,8 +25,6 @@ FRONT_TOLERANCE_M = 500.0
 # Degrees by which a bounding box is grown before the exact ST_DWithin test; 0.02 degrees of
 # longitude is more than 500 m up to latitude 75 (Syria lies at 32-37 N).
 FRONT_TOLERANCE_DEG = 0.02
-
-Bbox = tuple[float, float, float, float]
 
 IN_FORCE = """
     v.valid_from <= %(day)s AND (v.valid_to IS NULL OR v.valid_to > %(day)s)
@@ -36,10 +35,7 @@ FACTION_JSON = "json_build_object('slug', f.slug, 'name', f.name, 'colour', f.co
 
 
 def _bbox_filter(alias: str, bbox: Bbox | None, params: dict[str, Any]) -> str:
-    if bbox is None:
-        return ""
-    params.update(zip(("w", "s", "e", "n"), bbox, strict=True))
-    return f" AND {alias}.geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
+    return "" if bbox is None else " AND " + bbox_sql(alias, bbox, params)
 
 
 def _zone_feature(contested_sql: str) -> str:
@@ -186,7 +182,7 @@ def frontlines_at(day: dt.date, *, bbox: Bbox | None = None, staff: bool = False
         "tol": FRONT_TOLERANCE_M,
         "deg": FRONT_TOLERANCE_DEG,
     }
-    bbox_sql = _bbox_filter("fr", bbox, params)
+    bbox_where = _bbox_filter("fr", bbox, params)
     sql = f"""
     WITH inforce AS MATERIALIZED (
         SELECT v.id, v.faction_id, v.geom FROM territory_zoneversion v
@@ -237,7 +233,7 @@ def frontlines_at(day: dt.date, *, bbox: Bbox | None = None, staff: bool = False
     FROM fronts fr
     JOIN territory_faction a ON a.id = fr.f1
     JOIN territory_faction b ON b.id = fr.f2
-    WHERE NOT ST_IsEmpty(fr.geom) {bbox_sql}
+    WHERE NOT ST_IsEmpty(fr.geom) {bbox_where}
     ORDER BY a.slug, b.slug
     """
     return Query(sql, params)

@@ -10,7 +10,7 @@ from django.contrib.gis.geos import Point
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from conflictmap.events.management.gazetteer import ParseError, arabic_name, parse_geonames
+from conflictmap.events.gazetteer import ParseError, arabic_name, parse_geonames
 from conflictmap.events.models import Place
 
 pytestmark = pytest.mark.django_db

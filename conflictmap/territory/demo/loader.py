@@ -17,10 +17,10 @@ from django.contrib.gis.geos import GEOSGeometry, Point
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from conflictmap.events.management.gazetteer import arabic_name, normalise, place_kind
+from conflictmap.events.gazetteer import arabic_name, normalise, place_kind
 from conflictmap.events.models import Event, EventActor, ExternalId, Place, Source
+from conflictmap.gis import VALID_MULTIPOLYGON_SQL, repair
 from conflictmap.territory.demo.upsert import Tally, set_m2m, upsert
-from conflictmap.territory.management.geometry import VALID_MULTIPOLYGON_SQL, valid_multipolygon
 from conflictmap.territory.models import Faction, Region, Status, Zone, ZoneVersion
 
 DEMO_SYSTEM = "demo"
@@ -126,7 +126,7 @@ def load_countries(tally: Tally) -> None:
     names_ar = _read("governorates.json")["countries_ar"]
     for feature in layer:
         name = feature.get("name")
-        geom = valid_multipolygon(feature.geom.geos)
+        geom = repair(feature.geom.geos).geom
         values = {
             "name": name,
             "name_ar": names_ar.get(name, ""),

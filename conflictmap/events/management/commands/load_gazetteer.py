@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from conflictmap.events.management.gazetteer import (
+from conflictmap.events.gazetteer import (
     PLACE_FEATURE_CLASSES,
     GeonamesRecord,
     ParseError,

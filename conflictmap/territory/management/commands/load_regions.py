@@ -9,10 +9,10 @@ from pathlib import Path
 from django.contrib.gis.gdal import DataSource, GDALException
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.utils.text import slugify
 
+from conflictmap.gis import GeometryError, repair
+from conflictmap.slugs import unique_slug
 from conflictmap.territory.demo.upsert import Tally, upsert
-from conflictmap.territory.management.geometry import GeometryError, valid_multipolygon
 from conflictmap.territory.models import Region
 
 # Field names used by OCHA COD-AB (ADM1_EN, ADM1_PCODE, ...) and geoBoundaries (shapeName, shapeID).
@@ -130,7 +130,7 @@ class Command(BaseCommand):
                     geos = feature.geom.geos
                     if geos.srid is None and layer.srs is not None:
                         geos.srid = layer.srs.srid
-                    geom = valid_multipolygon(geos)
+                    geom = repair(geos).geom
                 except (GeometryError, GDALException) as exc:
                     raise CommandError(f"{where} ({code}): {exc}.") from exc
                 parent = None
@@ -148,7 +148,7 @@ class Command(BaseCommand):
                 existing = Region.objects.filter(level=level, code=code).first()
                 lookup = {"pk": existing.pk} if existing else {"code": code}
                 if not existing:
-                    values["slug"] = f"{level}-{slugify(code)}"[:120]
+                    values["slug"] = unique_slug(Region, f"{level}-{code}", fallback=level)
                 upsert(Region, lookup, values, tally)
             removed = 0
             if options["replace_approximate"]:
