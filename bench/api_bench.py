@@ -135,7 +135,7 @@ def feature_sql(env: dict) -> str:
     code = (
         "import django; django.setup()\n"
         "from django.db import connection\n"
-        "from conflictmap.api import events\n"
+        "from conflictmap.events import queries as events\n"
         "q = events.features(events.EventFilter())\n"
         "with connection.cursor() as c:\n"
         "    print(c.cursor.mogrify(q.sql, q.params))\n"

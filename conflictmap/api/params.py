@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conflictmap.events.models import EventType
+from conflictmap.events.queries import EventFilter
+from conflictmap.territory.models import Faction
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 STEPS = ("day", "week", "month")
@@ -398,3 +400,26 @@ def check_steps(values: dict) -> None:
     span = (values["to"] - values["from"]).days
     if span // STEP_DAYS[values["step"]] + 1 > MAX_STEPS:
         raise ParamError("step", f"More than {MAX_STEPS} steps: choose a longer step.")
+
+
+def event_filter(values: dict, *, staff: bool) -> EventFilter:
+    """The filter of an events request or export; an unknown actor slug is a ParamError on
+    `actor`."""
+    check_order(values, "start", "end")
+    actor_ids: list[int] = []
+    slugs = values.get("actor") or []
+    if slugs:
+        found = dict(Faction.objects.filter(slug__in=slugs).values_list("slug", "pk"))
+        unknown = [s for s in slugs if s not in found]
+        if unknown:
+            raise ParamError("actor", f"Unknown actor (faction slug) {unknown[0]!r}.")
+        actor_ids = [found[s] for s in slugs]
+    return EventFilter(
+        start=values.get("start"),
+        end=values.get("end"),
+        bbox=values.get("bbox"),
+        types=values.get("type") or [],
+        actor_ids=actor_ids,
+        q=values.get("q") or "",
+        staff=staff,
+    )

@@ -29,9 +29,10 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
-from conflictmap.api import events as event_sql
 from conflictmap.api import params as P
-from conflictmap.api.geojson import (
+from conflictmap.api.openapi import openapi_document
+from conflictmap.events import queries as event_sql
+from conflictmap.geojson import (
     GEOJSON_CONTENT_TYPE,
     Query,
     fetch_features,
@@ -40,9 +41,8 @@ from conflictmap.api.geojson import (
     rows_from_cursor,
     stream_query,
 )
-from conflictmap.api.openapi import openapi_document
 from conflictmap.territory import queries as territory
-from conflictmap.territory.models import Faction
+from conflictmap.territory import series
 
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
 
@@ -253,17 +253,11 @@ def frontlines(request: HttpRequest, values: dict) -> HttpResponse:
     return _geojson(request, body, values, f"frontlines_{day.isoformat()}.geojson", last)
 
 
-def changes_body(start: dt.date, end: dt.date, *, staff: bool) -> bytes:
-    features, summary = territory.changes_between(start, end, staff=staff)
-    head = {"from": start.isoformat(), "to": end.isoformat(), "summary": summary}
-    return render_features(features, head=head)
-
-
 @api("changes")
 def changes(request: HttpRequest, values: dict) -> HttpResponse:
     P.check_order(values, "from", "to")
     start, end = values["from"], values["to"]
-    body = changes_body(start, end, staff=_is_staff(request))
+    body = territory.changes_collection(start, end, staff=_is_staff(request))
     return _geojson(request, body, values, f"changes_{start}_{end}.geojson")
 
 
@@ -275,7 +269,7 @@ def stats_area(request: HttpRequest, values: dict) -> HttpResponse:
     args = (values["from"], values["to"], values["step"])
     stamp, _last = zone_stamp()
     data = STATS_CACHE.get_or_compute(
-        ("area", *args, staff, stamp), lambda: territory.area_series(*args, staff=staff)
+        ("area", *args, staff, stamp), lambda: series.area_series(*args, staff=staff)
     )
     return _json(request, data)
 
@@ -301,28 +295,6 @@ def _json(request: HttpRequest, data: Any) -> HttpResponse:
 # --- events ------------------------------------------------------------------------------------
 
 
-def event_filter(values: dict, *, staff: bool) -> event_sql.EventFilter:
-    """Build the filter of an events request; unknown actor slugs are a 400 on `actor`."""
-    P.check_order(values, "start", "end")
-    actor_ids: list[int] = []
-    slugs = values.get("actor") or []
-    if slugs:
-        found = dict(Faction.objects.filter(slug__in=slugs).values_list("slug", "pk"))
-        unknown = [s for s in slugs if s not in found]
-        if unknown:
-            raise P.ParamError("actor", f"Unknown actor (faction slug) {unknown[0]!r}.")
-        actor_ids = [found[s] for s in slugs]
-    return event_sql.EventFilter(
-        start=values.get("start"),
-        end=values.get("end"),
-        bbox=values.get("bbox"),
-        types=values.get("type") or [],
-        actor_ids=actor_ids,
-        q=values.get("q") or "",
-        staff=staff,
-    )
-
-
 def csv_stream(query: Query) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -338,7 +310,7 @@ def csv_stream(query: Query) -> Iterator[bytes]:
 @api("events")
 def events(request: HttpRequest, values: dict) -> HttpResponseBase:
     staff = _is_staff(request)
-    flt = event_filter(values, staff=staff)
+    flt = P.event_filter(values, staff=staff)
     version, last = data_stamp(EVENT_TABLES, big=EVENT_BIG_TABLES)
     etag = "W/" + _etag(version, request.GET.urlencode(), staff)
     not_modified = get_conditional_response(request, etag=etag, last_modified=int(last.timestamp()))
@@ -386,94 +358,28 @@ def event_tile(request: HttpRequest, values: dict) -> HttpResponse:
 
 @api("factions")
 def factions(request: HttpRequest, values: dict) -> HttpResponse:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT COALESCE(json_agg(json_build_object(
-                'slug', f.slug, 'name', f.name, 'name_ar', f.name_ar,
-                'short_name', f.short_name, 'colour', f.colour, 'kind', f.kind,
-                'aliases', to_json(f.aliases),
-                'backed_by', COALESCE((
-                    SELECT json_agg(b.slug ORDER BY b.slug)
-                    FROM territory_faction_backed_by bb
-                    JOIN territory_faction b ON b.id = bb.to_faction_id
-                    WHERE bb.from_faction_id = f.id), '[]'::json)
-            ) ORDER BY f.name), '[]'::json)::text
-            FROM territory_faction f
-            """
-        )
-        body = cursor.fetchone()[0].encode()
-    return _cacheable(request, body, "application/json")
+    return _cacheable(request, territory.factions_json(), "application/json")
 
 
 @api("regions")
 def regions(request: HttpRequest, values: dict) -> HttpResponse:
-    params: dict[str, Any] = {"level": values["level"]}
-    query = Query(
-        f"""
-        SELECT json_build_object(
-            'type', 'Feature', 'id', r.id,
-            'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW(r.geom), {territory.ZONE_DECIMALS})::json,
-            'properties', json_build_object('slug', r.slug, 'name', r.name,
-                'name_ar', r.name_ar, 'level', r.level, 'approximate', r.approximate,
-                'source', r.source)
-        )::text
-        FROM territory_region r
-        WHERE %(level)s::text IS NULL OR r.level = %(level)s
-        ORDER BY r.level, r.name
-        """,
-        params,
-    )
+    query = territory.regions(values["level"])
     return _cacheable(request, render_query(query), GEOJSON_CONTENT_TYPE)
 
 
 @api("places")
 def places(request: HttpRequest, values: dict) -> HttpResponse:
-    params: dict[str, Any] = {"minpop": values["min_population"]}
-    where = "(%(minpop)s::int IS NULL OR p.population >= %(minpop)s)"
-    if values["bbox"]:
-        params.update(zip(("w", "s", "e", "n"), values["bbox"], strict=True))
-        where += " AND p.geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
-    query = Query(
-        f"""
-        SELECT json_build_object(
-            'type', 'Feature', 'id', p.id,
-            'geometry', ST_AsGeoJSON(p.geom, {event_sql.POINT_DECIMALS})::json,
-            'properties', json_build_object('id', p.id, 'name', p.name, 'name_ar', p.name_ar,
-                'kind', p.kind, 'population', p.population)
-        )::text
-        FROM events_place p WHERE {where}
-        ORDER BY p.population DESC NULLS LAST, p.id
-        """,
-        params,
-    )
+    query = event_sql.places(values["min_population"], values["bbox"])
     return _cacheable(request, render_query(query), GEOJSON_CONTENT_TYPE)
 
 
 @api("extent")
 def extent(request: HttpRequest, values: dict) -> HttpResponse:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH z AS (
-                SELECT min(valid_from) AS first, max(valid_from) AS last_from,
-                       max(valid_to) - 1 AS last_to, ST_Extent(geom) AS box
-                FROM territory_zoneversion WHERE status = 'published'
-            ), e AS (
-                SELECT min(date) AS first, max(date) AS last, ST_Extent(geom) AS box
-                FROM events_event WHERE status = 'published'
-            )
-            SELECT LEAST(z.first, e.first), GREATEST(z.last_from, z.last_to, e.last),
-                   ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
-            FROM z, e, LATERAL (SELECT ST_Extent(g) AS b FROM (
-                SELECT z.box::geometry AS g UNION ALL SELECT e.box::geometry) u) ext
-            """
-        )
-        first, last, *box = cursor.fetchone()
+    found = event_sql.data_extent(events_in_bbox=True)
     data = {
-        "first_date": first.isoformat() if first else None,
-        "last_date": last.isoformat() if last else None,
-        "bbox": [round(v, 6) for v in box] if box[0] is not None else None,
+        "first_date": found.first.isoformat() if found.first else None,
+        "last_date": found.last.isoformat() if found.last else None,
+        "bbox": [round(v, 6) for v in found.bbox] if found.bbox else None,
     }
     return _json(request, data)
 

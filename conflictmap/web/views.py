@@ -6,16 +6,15 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.gis.db.models import Extent
-from django.db.models import Max, Min
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 
-from conflictmap.events.models import Event, EventActor, EventType
-from conflictmap.territory.models import Faction, Status, ZoneVersion
+from conflictmap.events import queries as event_queries
+from conflictmap.events.models import EventActor, EventType
+from conflictmap.territory.models import Faction
 
 # One marker shape per ACLED event type; colour-blind-safe colours (Okabe-Ito) so that shape and
 # colour each tell the type on their own.
@@ -213,26 +212,13 @@ def js_catalogue() -> dict:
 def data_extent() -> dict:
     """First and last day of the published zones and events (today when there is no data), and
     the bounding box [W, S, E, N] of the published zones (None when there is none)."""
-    zones = ZoneVersion.objects.published().aggregate(
-        first=Min("valid_from"),
-        last_from=Max("valid_from"),
-        last_to=Max("valid_to"),
-        bbox=Extent("geom"),
-    )
-    events = Event.objects.filter(status=Status.PUBLISHED).aggregate(
-        first=Min("date"), last=Max("date")
-    )
-    firsts = [d for d in (zones["first"], events["first"]) if d]
-    # valid_to is exclusive: the last day a closed version holds is the day before.
-    last_to = zones["last_to"] - dt.timedelta(days=1) if zones["last_to"] else None
-    lasts = [d for d in (zones["last_from"], last_to, events["last"]) if d]
+    found = event_queries.data_extent(events_in_bbox=False)
     today = dt.date.today()
-    first = min(firsts) if firsts else today
-    last = max(lasts) if lasts else today
+    first = found.first or today
     return {
         "first_date": first.isoformat(),
-        "last_date": max(first, last).isoformat(),
-        "bbox": list(zones["bbox"]) if zones["bbox"] else None,
+        "last_date": (found.last or today).isoformat(),
+        "bbox": list(found.zones_bbox) if found.zones_bbox else None,
     }
 
 

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from conflictmap.territory.models import Status
-from conflictmap.territory.queries import MAX_STACK, area_series
+from conflictmap.territory.series import MAX_STACK, area_series
 from tests.api.test_territory import ellipsoid_rect_km2, get_json
 from tests.api.test_territory import rect as coarse_rect
 

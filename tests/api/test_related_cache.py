@@ -12,9 +12,9 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
 
-from conflictmap.api import events as event_sql
-from conflictmap.api.geojson import Query, rows_from_cursor
+from conflictmap.events import queries as event_sql
 from conflictmap.events.models import Event, EventActor, ExternalId, Place, Source
+from conflictmap.geojson import Query, rows_from_cursor
 from conflictmap.ingest import pipeline
 from conflictmap.ingest.models import ImportRun
 from conflictmap.ingest.parsers import acled as acled_parser
@@ -433,7 +433,7 @@ def test_the_export_is_byte_identical_to_the_aggregating_query(varied_events, ht
 def test_the_export_command_writes_the_bytes_of_the_aggregating_query(varied_events, tmp_path):
     from django.core.management import call_command
 
-    from conflictmap.api.geojson import feature_collection
+    from conflictmap.geojson import feature_collection
 
     out = tmp_path / "events.geojson"
     call_command("export_geojson", "events", "--jobs", "1", "-o", str(out))

@@ -9,10 +9,9 @@ from collections.abc import Iterable
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from conflictmap.api import events as event_sql
 from conflictmap.api import params as P
-from conflictmap.api.geojson import feature_collection, parallel_feature_batches, stream_query
-from conflictmap.api.views import changes_body, event_filter
+from conflictmap.events import queries as event_sql
+from conflictmap.geojson import feature_collection, parallel_feature_batches, stream_query
 from conflictmap.territory import queries as territory
 
 
@@ -64,7 +63,7 @@ class Command(BaseCommand):
                 "actor": P.Param("actor", "slugs", "").parse(opts.get("actor")),
                 "q": P.Param("q", "text", "").parse(opts.get("q")),
             }
-            flt = event_filter(values, staff=staff)
+            flt = P.event_filter(values, staff=staff)
             # Two connections only outside a transaction: the second one could not see
             # uncommitted rows of the first.
             if opts["jobs"] > 1 and not connection.in_atomic_block:
@@ -88,7 +87,7 @@ class Command(BaseCommand):
             return stream_query(query, head=head)
         if not (start and end):
             raise P.ParamError("from", "changes needs --from and --to.")
-        return [changes_body(start, end, staff=staff)]
+        return [territory.changes_collection(start, end, staff=staff)]
 
     def write(self, chunks: Iterable[bytes], path: str | None) -> None:
         if path and path != "-":

@@ -1,4 +1,5 @@
-"""Events in SQL: GeoJSON features, CSV rows, vector tiles and counts per step.
+"""Events in SQL: GeoJSON features, CSV rows, vector tiles, counts per step; the gazetteer's
+places and the extent of the published data.
 
 Property names of an event (GeoJSON and CSV) are a documented interface (docs/api.md).
 """
@@ -10,8 +11,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from conflictmap.api.geojson import Query, query_cursor
-from conflictmap.gis import WEB_MERCATOR_HALF_WIDTH_M, WEB_MERCATOR_RADIUS_M, bbox_sql
+from django.db import connection
+
+from conflictmap.geojson import Query, query_cursor
+from conflictmap.gis import WEB_MERCATOR_HALF_WIDTH_M, WEB_MERCATOR_RADIUS_M, Bbox, bbox_sql
+from conflictmap.territory.series import step_days
 
 POINT_DECIMALS = 6
 
@@ -22,7 +26,7 @@ class EventFilter:
 
     start: dt.date | None = None
     end: dt.date | None = None
-    bbox: tuple[float, float, float, float] | None = None
+    bbox: Bbox | None = None
     types: list[str] = field(default_factory=list)
     actor_ids: list[int] = field(default_factory=list)
     q: str = ""
@@ -260,8 +264,6 @@ def counts(
 
     One pass over the events of the period: width_bucket() finds each event's step among the
     step days (a join of steps to date ranges was 5-10x slower at a million events)."""
-    from conflictmap.territory.queries import step_days
-
     days = step_days(start, end, step)
     if by == "type":
         key_sql = "e.event_type AS key, e.event_type AS label"
@@ -295,3 +297,70 @@ def counts(
             n[int(i)] = int(value)
         series.append({"key": key, "label": label, "counts": n})
     return {"steps": [d.isoformat() for d in days], "series": series}
+
+
+# --- the gazetteer and the extent of the data ----------------------------------------------------
+
+
+def places(min_population: int | None = None, bbox: Bbox | None = None) -> Query:
+    """Places of the gazetteer as GeoJSON Features, the most populous first."""
+    params: dict[str, Any] = {"minpop": min_population}
+    where = "(%(minpop)s::int IS NULL OR p.population >= %(minpop)s)"
+    if bbox:
+        where += " AND " + bbox_sql("p", bbox, params)
+    sql = f"""
+    SELECT json_build_object(
+        'type', 'Feature', 'id', p.id,
+        'geometry', ST_AsGeoJSON(p.geom, {POINT_DECIMALS})::json,
+        'properties', json_build_object('id', p.id, 'name', p.name, 'name_ar', p.name_ar,
+            'kind', p.kind, 'population', p.population)
+    )::text
+    FROM events_place p WHERE {where}
+    ORDER BY p.population DESC NULLS LAST, p.id
+    """
+    return Query(sql, params)
+
+
+@dataclass(frozen=True)
+class Extent:
+    """The period and place of the published data: first and last day of the zones and events
+    (None when there is none), and bounding boxes (W, S, E, N)."""
+
+    first: dt.date | None
+    last: dt.date | None
+    zones_bbox: Bbox | None  # the published zones
+    bbox: Bbox | None  # zones and events (events only when asked: see data_extent)
+
+
+def data_extent(*, events_in_bbox: bool) -> Extent:
+    """The Extent of the published zones and events.
+
+    A closed version's last day is the day before its valid_to (exclusive). The events' box
+    takes a scan of every published event, so it is only computed when `events_in_bbox`
+    (otherwise `bbox` is the zones' box); their dates come from the index on date.
+    """
+    events_box = "ST_Extent(geom)" if events_in_bbox else "NULL::box2d"
+    sql = f"""
+    WITH z AS (
+        SELECT min(valid_from) AS first, max(valid_from) AS last_from,
+               max(valid_to) - 1 AS last_to, ST_Extent(geom) AS box
+        FROM territory_zoneversion WHERE status = 'published'
+    ), e AS (
+        SELECT min(date) AS first, max(date) AS last, {events_box} AS box
+        FROM events_event WHERE status = 'published'
+    )
+    SELECT LEAST(z.first, e.first), GREATEST(z.last_from, z.last_to, e.last),
+           ARRAY[ST_XMin(z.box), ST_YMin(z.box), ST_XMax(z.box), ST_YMax(z.box)],
+           ARRAY[ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)]
+    FROM z, e, LATERAL (SELECT ST_Extent(g) AS b FROM (
+        SELECT z.box::geometry AS g UNION ALL SELECT e.box::geometry) u) ext
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        first, last, zones_box, box = cursor.fetchone()
+    return Extent(
+        first,
+        last,
+        tuple(zones_box) if zones_box[0] is not None else None,
+        tuple(box) if box[0] is not None else None,
+    )
