@@ -15,6 +15,7 @@ from django.db import connection
 
 from conflictmap.geojson import Query, query_cursor
 from conflictmap.gis import WEB_MERCATOR_HALF_WIDTH_M, WEB_MERCATOR_RADIUS_M, Bbox, bbox_sql
+from conflictmap.territory.models import visible
 from conflictmap.territory.series import step_days
 
 POINT_DECIMALS = 6
@@ -39,7 +40,7 @@ class EventFilter:
         return bool(self.start or self.end or self.bbox or self.actor_ids or self.q)
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        clauses = ["(%(staff)s OR e.status = 'published')"]
+        clauses = [visible("e")]
         params: dict[str, Any] = {"staff": self.staff}
         if self.start:
             clauses.append("e.date >= %(start)s")
@@ -281,7 +282,7 @@ def counts(
         SELECT width_bucket(e.date, %(days)s::date[]) - 1 AS i, {key_sql}, count(*) AS n
         FROM events_event e
         {join}
-        WHERE e.date >= %(a)s AND e.date <= %(b)s AND (%(staff)s OR e.status = 'published')
+        WHERE e.date >= %(a)s AND e.date <= %(b)s AND {visible("e")}
         GROUP BY 1, {group}
     )
     SELECT key, label, json_object_agg(i, n) FROM counted GROUP BY key, label ORDER BY key
@@ -344,10 +345,10 @@ def data_extent(*, events_in_bbox: bool) -> Extent:
     WITH z AS (
         SELECT min(valid_from) AS first, max(valid_from) AS last_from,
                max(valid_to) - 1 AS last_to, ST_Extent(geom) AS box
-        FROM territory_zoneversion WHERE status = 'published'
+        FROM territory_zoneversion v WHERE {visible("v")}
     ), e AS (
         SELECT min(date) AS first, max(date) AS last, {events_box} AS box
-        FROM events_event WHERE status = 'published'
+        FROM events_event e WHERE {visible("e")}
     )
     SELECT LEAST(z.first, e.first), GREATEST(z.last_from, z.last_to, e.last),
            ARRAY[ST_XMin(z.box), ST_YMin(z.box), ST_XMax(z.box), ST_YMax(z.box)],
@@ -356,7 +357,7 @@ def data_extent(*, events_in_bbox: bool) -> Extent:
         SELECT z.box::geometry AS g UNION ALL SELECT e.box::geometry) u) ext
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, {"staff": False})
         first, last, zones_box, box = cursor.fetchone()
     return Extent(
         first,

@@ -5,8 +5,9 @@ Every function returns SQL for PostGIS; geometry never passes through Python. Fe
 return one text column, a GeoJSON Feature (RFC 7946: lon/lat, exterior rings counter-clockwise
 via ST_ForcePolygonCCW, coordinates rounded to ZONE_DECIMALS).
 
-Periods: a version is in force on day D when valid_from <= D < valid_to (valid_to NULL = open).
-Drafts are left out unless `staff` is true.
+Periods: a version is in force on day D when valid_from <= D < valid_to (valid_to NULL = open);
+drafts are left out unless `staff` is true (the SQL of both rules: territory.models.in_force,
+visible).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.db import connection
 
 from conflictmap.geojson import Query, query_cursor, render_features
 from conflictmap.gis import Bbox, bbox_sql
+from conflictmap.territory.models import in_force, in_force_during, visible
 
 # 6 decimals = 0.11 m at the equator: coordinates are rounded, never simplified.
 ZONE_DECIMALS = 6
@@ -27,10 +29,7 @@ FRONT_TOLERANCE_M = 500.0
 # longitude is more than 500 m up to latitude 75 (Syria lies at 32-37 N).
 FRONT_TOLERANCE_DEG = 0.02
 
-IN_FORCE = """
-    v.valid_from <= %(day)s AND (v.valid_to IS NULL OR v.valid_to > %(day)s)
-    AND (%(staff)s OR v.status = 'published')
-"""
+IN_FORCE = f"{in_force('v', '%(day)s')} AND {visible('v')}"
 
 FACTION_JSON = "json_build_object('slug', f.slug, 'name', f.name, 'colour', f.colour)"
 
@@ -77,11 +76,10 @@ _REAL_OVERLAP = f"ST_Area(ST_Intersection({{a}}.geom, {{b}}.geom)::geography) > 
 # Contested: another faction's zone in force the same day whose interior meets this one's
 # (DE-9IM T********: the interiors intersect) over more than CONTESTED_MIN_M2.
 CONTESTED = (
-    """EXISTS (
+    f"""EXISTS (
     SELECT 1 FROM territory_zoneversion o
     WHERE o.geom && v.geom AND o.faction_id <> v.faction_id
-      AND o.valid_from <= %(day)s AND (o.valid_to IS NULL OR o.valid_to > %(day)s)
-      AND (%(staff)s OR o.status = 'published')
+      AND {in_force("o", "%(day)s")} AND {visible("o")}
       AND ST_Relate(o.geom, v.geom, 'T********')
       AND """
     + _REAL_OVERLAP.format(a="o", b="v")
@@ -107,8 +105,7 @@ OVERLAP_PAIRS_SQL = """
     SELECT a.id, b.id FROM territory_zoneversion a
     JOIN territory_zoneversion b
       ON a.id < b.id AND a.faction_id <> b.faction_id AND a.geom && b.geom
-     AND a.valid_from < COALESCE(b.valid_to, 'infinity')
-     AND b.valid_from < COALESCE(a.valid_to, 'infinity')
+     AND a.period && b.period
     WHERE ST_Relate(a.geom, b.geom, 'T********')
       AND """ + _REAL_OVERLAP.format(a="a", b="b")
 
@@ -158,8 +155,7 @@ def zones_between(
     params: dict[str, Any] = {"start": start, "end": end, "staff": staff}
     sql = (
         _zone_feature("false")
-        + """ WHERE v.valid_from <= %(end)s AND (v.valid_to IS NULL OR v.valid_to > %(start)s)
-              AND (%(staff)s OR v.status = 'published')"""
+        + f" WHERE {in_force_during('v', '%(start)s', '%(end)s')} AND {visible('v')}"
         + _bbox_filter("v", bbox, params)
     )
     return Query(sql + " ORDER BY v.id", params)
@@ -240,17 +236,17 @@ def frontlines_at(day: dt.date, *, bbox: Bbox | None = None, staff: bool = False
     return Query(sql, params)
 
 
+# The unions take their versions by id: the same data gives the same bytes, whichever plan
+# (index or sequential scan) reads the rows.
 CHANGES_SQL = f"""
 WITH a AS (
-    SELECT v.faction_id, ST_Union(v.geom) AS g FROM territory_zoneversion v
-    WHERE v.valid_from <= %(a)s AND (v.valid_to IS NULL OR v.valid_to > %(a)s)
-      AND (%(staff)s OR v.status = 'published')
+    SELECT v.faction_id, ST_Union(v.geom ORDER BY v.id) AS g FROM territory_zoneversion v
+    WHERE {in_force("v", "%(a)s")} AND {visible("v")}
     GROUP BY v.faction_id
 ),
 b AS (
-    SELECT v.faction_id, ST_Union(v.geom) AS g FROM territory_zoneversion v
-    WHERE v.valid_from <= %(b)s AND (v.valid_to IS NULL OR v.valid_to > %(b)s)
-      AND (%(staff)s OR v.status = 'published')
+    SELECT v.faction_id, ST_Union(v.geom ORDER BY v.id) AS g FROM territory_zoneversion v
+    WHERE {in_force("v", "%(b)s")} AND {visible("v")}
     GROUP BY v.faction_id
 ),
 both_days AS (

@@ -46,9 +46,11 @@ def test_versions_of_different_zones_may_overlap_in_time(make_version):
     assert ZoneVersion.objects.count() == 2
 
 
-def test_it_rejects_a_period_that_ends_before_it_starts(make_version):
+@pytest.mark.parametrize("valid_to", [D(2024, 12, 1), D(2024, 11, 30)])
+def test_it_rejects_a_period_that_ends_before_it_starts(make_version, valid_to):
     with pytest.raises(IntegrityError, match="zoneversion_period_not_empty"), transaction.atomic():
-        make_version(valid_from=D(2024, 12, 1), valid_to=D(2024, 12, 1))
+        make_version(valid_from=D(2024, 12, 1), valid_to=valid_to)
+    assert not ZoneVersion.objects.exists()
 
 
 def test_it_rejects_an_invalid_geometry_in_the_database(make_version):

@@ -1,9 +1,12 @@
-"""`at(day)` and `between(a, b)` on their boundary days."""
+"""`at(day)` and `between(a, b)` on their boundary days; the stored period the SQL reads."""
 
 import datetime as dt
 
+from django.db import connection
+from django.db.backends.postgresql.psycopg_any import DateRange
+
 from conflictmap.events.models import Event
-from conflictmap.territory.models import Status, ZoneVersion
+from conflictmap.territory.models import Status, ZoneVersion, in_force, in_force_during, visible
 
 D = dt.date
 
@@ -41,6 +44,67 @@ def test_published_leaves_drafts_out(make_version):
     make_version(status=Status.DRAFT)
     published = make_version(status=Status.PUBLISHED)
     assert list(ZoneVersion.objects.published().at(D(2024, 12, 1))) == [published]
+
+
+def test_the_period_is_written_by_the_database_and_follows_an_edit(make_version):
+    version = make_version(valid_from=D(2024, 11, 29))
+    version.refresh_from_db()
+    assert version.period == DateRange(D(2024, 11, 29), None, "[)")
+    version.valid_to = D(2024, 12, 3)
+    version.save()
+    version.refresh_from_db()
+    assert version.period == DateRange(D(2024, 11, 29), D(2024, 12, 3), "[)")
+    # simple_history keeps the period of each state of the version.
+    periods = [h.period for h in version.history.order_by("history_id")]
+    assert periods == [DateRange(D(2024, 11, 29), None, "[)"), version.period]
+
+
+def ids_where(condition: str, **params) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT v.id FROM territory_zoneversion v WHERE {condition} ORDER BY v.id", params
+        )
+        return [r[0] for r in cursor.fetchall()]
+
+
+def test_the_sql_rules_and_the_orm_agree_on_every_boundary_day(make_version):
+    closed = make_version(valid_from=D(2024, 11, 29), valid_to=D(2024, 12, 1))
+    opened = make_version(valid_from=D(2024, 12, 1))
+    draft = make_version(valid_from=D(2024, 11, 30), valid_to=D(2024, 12, 2), status=Status.DRAFT)
+    expected = {
+        D(2024, 11, 28): [],
+        D(2024, 11, 29): [closed.pk],
+        D(2024, 11, 30): [closed.pk, draft.pk],
+        D(2024, 12, 1): [opened.pk, draft.pk],
+        D(2024, 12, 2): [opened.pk],
+    }
+    for day, ids in expected.items():
+        assert ids_where(in_force("v", "%(day)s"), day=day) == sorted(ids), day
+        orm = ZoneVersion.objects.at(day).order_by("id").values_list("id", flat=True)
+        assert list(orm) == sorted(ids), day
+        public = ZoneVersion.objects.published().at(day).order_by("id").values_list("id", flat=True)
+        condition = f"{in_force('v', '%(day)s')} AND {visible('v')}"
+        assert ids_where(condition, day=day, staff=False) == list(public), day
+        assert ids_where(condition, day=day, staff=True) == sorted(ids), day
+
+
+def test_in_force_during_takes_both_days_inclusive(make_version):
+    closed = make_version(valid_from=D(2024, 11, 29), valid_to=D(2024, 12, 1))
+    opened = make_version(valid_from=D(2024, 12, 5))
+    during = in_force_during("v", "%(first)s", "%(last)s")
+    assert ids_where(during, first=D(2024, 11, 1), last=D(2024, 11, 29)) == [closed.pk]
+    assert ids_where(during, first=D(2024, 12, 1), last=D(2024, 12, 4)) == []
+    assert ids_where(during, first=D(2024, 11, 30), last=D(2024, 12, 5)) == sorted(
+        [closed.pk, opened.pk]
+    )
+
+
+def test_overlapping_takes_its_end_as_exclusive_or_open(make_version):
+    closed = make_version(valid_from=D(2024, 11, 29), valid_to=D(2024, 12, 1))
+    opened = make_version(valid_from=D(2024, 12, 5))
+    assert list(ZoneVersion.objects.overlapping(D(2024, 11, 1), D(2024, 11, 29))) == []
+    assert list(ZoneVersion.objects.overlapping(D(2024, 11, 30), D(2024, 12, 5))) == [closed]
+    assert set(ZoneVersion.objects.overlapping(D(2024, 11, 30), None)) == {closed, opened}
 
 
 def test_between_includes_both_boundary_days(make_event):
