@@ -1,6 +1,7 @@
 """The one GeoJSON writer, shared by the HTTP views and `manage.py export_geojson`.
 
-Each Feature is built as text by PostGIS (json_build_object + ST_AsGeoJSON); Python only joins
+Each Feature is built as text by PostGIS (ST_AsGeoJSON in concatenated or json_build_object
+text: see conflictmap.territory.queries and conflictmap.events.queries); Python only joins
 rows. Rows come from a named (server-side) cursor opened inside a transaction, so nothing is
 materialised (a cursor outside a transaction would be WITH HOLD, which PostgreSQL materialises),
 fetched BATCH rows at a time. Memory stays flat whatever the row count.
@@ -30,7 +31,8 @@ BATCH = 1000
 
 
 class Query:
-    """SQL returning one text column per row: a GeoJSON Feature."""
+    """SQL and its parameters: for the GeoJSON writers, one text column per row, a Feature (the
+    CSV export reads the rows of its own Query with rows_from_cursor)."""
 
     def __init__(
         self, sql: str, params: dict[str, Any] | None = None, *, flush: str | None = None
@@ -38,7 +40,8 @@ class Query:
         self.sql = sql
         self.params = params or {}
         # SQL run first when the query is read inside a caller's open transaction (see
-        # events.features: bulk changes of that transaction are applied to the events first).
+        # conflictmap.events.queries.features: bulk changes of that transaction are applied to
+        # the events first).
         self.flush = flush
 
 

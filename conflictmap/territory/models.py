@@ -68,13 +68,6 @@ class Faction(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def allies(self) -> set[int]:
-        """Ids of this faction, its backers and the factions it backs (no front between them)."""
-        ids = {self.pk}
-        ids.update(self.backed_by.values_list("pk", flat=True))
-        ids.update(self.backs.values_list("pk", flat=True))
-        return ids
-
 
 class Region(models.Model):
     class Level(models.TextChoices):
@@ -122,9 +115,6 @@ class Zone(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def current_version(self, day: dt.date | None = None) -> ZoneVersion | None:
-        return self.versions.at(day or dt.date.today()).first()
-
 
 class DateRange(Func):
     """daterange(lower, upper, bounds) in SQL: NULL as upper is an open end."""
@@ -171,13 +161,6 @@ class ZoneVersionQuerySet(models.QuerySet):
     def overlapping(self, start: dt.date, end: dt.date | None) -> ZoneVersionQuerySet:
         """Versions in force on any day of [start, end) (end exclusive, None for open)."""
         return self.filter(period__overlap=PeriodRange(start, end, "[)"))
-
-    def in_bbox(self, bbox: tuple[float, float, float, float] | None) -> ZoneVersionQuerySet:
-        if bbox is None:
-            return self
-        from django.contrib.gis.geos import Polygon
-
-        return self.filter(geom__bboverlaps=Polygon.from_bbox(bbox))
 
 
 class ZoneVersion(models.Model):
@@ -259,10 +242,6 @@ class ZoneVersion(models.Model):
                     f"This period overlaps another version of {self.zone}: {other}. "
                     "Close that version first, or use “new version from date”."
                 )
-
-    @property
-    def is_open(self) -> bool:
-        return self.valid_to is None
 
 
 def new_version_from(version: ZoneVersion, day: dt.date, *, sources=(), **changes) -> ZoneVersion:

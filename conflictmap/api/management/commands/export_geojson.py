@@ -1,5 +1,5 @@
 """Export events, zones, front lines or changes as an RFC 7946 FeatureCollection, streamed with
-the same writer and the same SQL as the HTTP API (conflictmap.api)."""
+the same writer (conflictmap.geojson) and the same SQL as the HTTP API."""
 
 from __future__ import annotations
 
