@@ -76,7 +76,8 @@ class EventFilter:
 # measured 2x faster than json_build_object(), which also re-parses ST_AsGeoJSON's output.
 # An event's actors, sources and external ids are not aggregated here: the database keeps them
 # already written in events_event.related (three JSON texts, by triggers: see migration
-# events/0003_events_related_cache). Aggregating them per export cost 3.0 s per million events.
+# events/0003_events_related_cache and conflictmap/events/sql/). Aggregating them per export
+# cost 3.0 s per million events.
 FEATURE_SQL = f"""
     '{{"type":"Feature","id":' || e.id
     || ',"geometry":' || ST_AsGeoJSON(e.geom, {POINT_DECIMALS})

@@ -1,0 +1,28 @@
+"""The database code in conflictmap/events/sql/ is versioned: a file a migration has run never
+changes (databases migrated before the change would differ from those migrated after); a new
+version is a new file read by a new migration."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+SQL = Path(__file__).resolve().parents[2] / "conflictmap" / "events" / "sql"
+
+RUN_BY_MIGRATIONS = {
+    "related_cache_v1.sql": "5a342543f1c951176d659070c21bf97d190e01d2ecd850e4fd2cb7679a62b68e",
+    "related_cache_v1_reverse.sql": "cae80b149cd9726d56a8b5c4c7f79bd8cf5c61c53b2bc31ea2177b45084212ef",
+    "related_cache_v1_backfill.sql": "8b3d413c930d6249654328e48bba4c509430c34e3cd0987e030949238b1d207b",
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUN_BY_MIGRATIONS))
+def test_a_sql_file_a_migration_ran_is_unchanged(name):
+    digest = hashlib.sha256((SQL / name).read_bytes()).hexdigest()
+    assert digest == RUN_BY_MIGRATIONS[name], f"{name} changed: put the change in a new version"
+
+
+def test_every_sql_file_is_pinned():
+    assert {p.name for p in SQL.glob("*.sql")} == set(RUN_BY_MIGRATIONS)
