@@ -99,6 +99,11 @@ FEATURE_SQL = f"""
 """
 
 
+# Bulk changes to actors, sources or external ids reach `related` when their transaction
+# commits; an export read inside that transaction applies them first.
+FLUSH_RELATED = "SELECT events_related_flush()"
+
+
 def features(flt: EventFilter) -> Query:
     """One GeoJSON Feature per event (as text), ordered by id (stable across runs)."""
     where, params = flt.where()
@@ -109,9 +114,7 @@ def features(flt: EventFilter) -> Query:
     WHERE {where}
     ORDER BY e.id
     """
-    # Bulk changes to actors, sources or external ids reach `related` when their transaction
-    # commits; read inside that transaction, they are applied first.
-    return Query(sql, params, flush="SELECT events_related_flush()")
+    return Query(sql, params, flush=FLUSH_RELATED)
 
 
 # Below this many events in the table, one connection is quicker than two.
@@ -161,29 +164,28 @@ CSV_COLUMNS = (
 def csv_rows(flt: EventFilter) -> Query:
     """The same events as `features`, one row per event with CSV_COLUMNS.
 
-    Lists are flattened: actors "slug:role;slug:role", sources "url|url",
-    external ids "system:value;...".
+    Lists are flattened from the JSON texts of `related` the features write (in their order):
+    actors "slug:role;slug:role", sources "url|url", external ids "system:value;...".
     """
     where, params = flt.where()
     sql = f"""
     SELECT e.id, e.date::text, e.date_precision, e.event_type, e.sub_event_type,
         round(ST_X(e.geom)::numeric, {POINT_DECIMALS}), round(ST_Y(e.geom)::numeric, {POINT_DECIMALS}),
-        (SELECT string_agg(f.slug || ':' || ea.role, ';' ORDER BY ea.role, f.slug)
-           FROM events_eventactor ea JOIN territory_faction f ON f.id = ea.faction_id
-          WHERE ea.event_id = e.id),
+        (SELECT string_agg((a ->> 'slug') || ':' || (a ->> 'role'), ';' ORDER BY n)
+           FROM json_array_elements(e.related[1]::json) WITH ORDINALITY AS actors (a, n)),
         e.fatalities, e.confidence, e.location_precision, p.name, p.name_ar, e.location_name,
         e.summary,
-        (SELECT string_agg(s.url, '|' ORDER BY s.id)
-           FROM events_event_sources es JOIN events_source s ON s.id = es.source_id
-          WHERE es.event_id = e.id),
-        (SELECT string_agg(x.system || ':' || x.value, ';' ORDER BY x.system)
-           FROM events_externalid x WHERE x.event_id = e.id)
+        (SELECT string_agg(s ->> 'url', '|' ORDER BY n)
+           FROM json_array_elements(e.related[2]::json) WITH ORDINALITY AS sources (s, n)),
+        -- json (not jsonb) keeps every pair, in order, when a system has several ids
+        (SELECT string_agg(system || ':' || value, ';' ORDER BY n)
+           FROM json_each_text(e.related[3]::json) WITH ORDINALITY AS ids (system, value, n))
     FROM events_event e
     LEFT JOIN events_place p ON p.id = e.place_id
     WHERE {where}
     ORDER BY e.id
     """
-    return Query(sql, params)
+    return Query(sql, params, flush=FLUSH_RELATED)
 
 
 # At zoom < DETAIL_ZOOM, or with no time window, a tile aggregates events into grid cells of

@@ -45,24 +45,38 @@ REFERENCE_RELATED = f"""
         FROM events_externalid x WHERE x.event_id = e.id
     ) xi ON true
 """
-REFERENCE_FEATURE = """
-    '{"type":"Feature","id":' || e.id
-    || ',"geometry":' || ST_AsGeoJSON(e.geom, 6)
-    || ',"properties":{"id":' || e.id
-    || ',"date":"' || e.date
-    || '","date_precision":' || to_json(e.date_precision)
-    || ',"type":' || to_json(e.event_type)
-    || ',"sub_type":' || COALESCE(to_json(NULLIF(e.sub_event_type, ''))::text, 'null')
-    || ',"actors":[' || COALESCE(a.actors, '')
-    || '],"fatalities":' || COALESCE(e.fatalities::text, 'null')
-    || ',"confidence":' || to_json(e.confidence)
-    || ',"location_precision":' || to_json(e.location_precision)
-    || ',"place":' || CASE WHEN p.id IS NULL THEN 'null' ELSE
-           '{"name":' || to_json(p.name) || ',"name_ar":' || to_json(p.name_ar) || '}' END
-    || ',"location_name":' || to_json(e.location_name)
-    || ',"summary":' || to_json(e.summary)
-    || ',"sources":[' || COALESCE(src.sources, '')
-    || '],"external_ids":{' || COALESCE(xi.ids, '') || '}}}'
+
+
+def _aggregated(feature_sql: str) -> str:
+    """The export's feature SQL with the aggregates of REFERENCE_RELATED in place of the cache."""
+    for part, aggregate in (
+        ("e.related[1]", "('[' || COALESCE(a.actors, '') || ']')"),
+        ("e.related[2]", "('[' || COALESCE(src.sources, '') || ']')"),
+        ("e.related[3]", "('{' || COALESCE(xi.ids, '') || '}')"),
+    ):
+        assert feature_sql.count(part) == 1, part
+        feature_sql = feature_sql.replace(part, aggregate)
+    return feature_sql
+
+
+REFERENCE_FEATURE = _aggregated(event_sql.FEATURE_SQL)
+
+# The CSV export as it was: its lists aggregated from the related tables.
+REFERENCE_CSV = """
+    SELECT e.id, e.date::text, e.date_precision, e.event_type, e.sub_event_type,
+        round(ST_X(e.geom)::numeric, 6), round(ST_Y(e.geom)::numeric, 6),
+        (SELECT string_agg(f.slug || ':' || ea.role, ';' ORDER BY ea.role, f.slug)
+           FROM events_eventactor ea JOIN territory_faction f ON f.id = ea.faction_id
+          WHERE ea.event_id = e.id),
+        e.fatalities, e.confidence, e.location_precision, p.name, p.name_ar, e.location_name,
+        e.summary,
+        (SELECT string_agg(s.url, '|' ORDER BY s.id)
+           FROM events_event_sources es JOIN events_source s ON s.id = es.source_id
+          WHERE es.event_id = e.id),
+        (SELECT string_agg(x.system || ':' || x.value, ';' ORDER BY x.system, x.value)
+           FROM events_externalid x WHERE x.event_id = e.id)
+    FROM events_event e LEFT JOIN events_place p ON p.id = e.place_id
+    WHERE {where} ORDER BY e.id
 """
 
 
@@ -439,3 +453,37 @@ def test_the_export_command_writes_the_bytes_of_the_aggregating_query(varied_eve
     call_command("export_geojson", "events", "--jobs", "1", "-o", str(out))
     expected = b"".join(feature_collection([reference_features(event_sql.EventFilter())]))
     assert out.read_bytes() == expected
+
+
+def csv_bytes(query: Query) -> bytes:
+    from conflictmap.api.views import csv_stream
+
+    return b"".join(csv_stream(query))
+
+
+def test_the_csv_export_reads_the_cache_and_writes_the_bytes_of_the_aggregating_query(
+    varied_events, hts
+):
+    # Two ids in one system: a JSON object with a repeated key, each pair kept.
+    ExternalId.objects.create(event=varied_events[1], system="acled", value="SYR1b")
+    for flt in (
+        event_sql.EventFilter(),
+        event_sql.EventFilter(staff=True),
+        event_sql.EventFilter(start=dt.date(2024, 11, 30), end=dt.date(2024, 12, 4)),
+        event_sql.EventFilter(actor_ids=[hts.pk]),
+    ):
+        where, params = flt.where()
+        reference = csv_bytes(Query(REFERENCE_CSV.format(where=where), params))
+        assert csv_bytes(event_sql.csv_rows(flt)) == reference, flt
+    assert b"acled:SYR1;acled:SYR1b;ucdp:1" in reference
+
+
+def test_the_csv_export_applies_a_bulk_statement_inside_its_transaction(hts, saa):
+    made = bulk_events(600, hts, saa)
+    assert related_of(made[0])[0] == "[]"  # applied at commit, or by the export
+    rows = [
+        r for batch in rows_from_cursor(event_sql.csv_rows(event_sql.EventFilter())) for r in batch
+    ]
+    assert rows[0][0] == made[0].pk
+    assert rows[0][7] == "hts:actor1;saa:actor2"
+    assert rows[1][7] == "hts:actor1"
