@@ -20,30 +20,30 @@ def square(x: float, y: float, size: float = 0.1) -> MultiPolygon:
     return MultiPolygon(Polygon(ring), srid=4326)
 
 
+def named_factory(model, label: str):
+    """Create rows of `model`, each with a name and slug of its own unless given."""
+
+    def make(**kwargs):
+        n = next(_counter)
+        kwargs.setdefault("name", f"{label} {n}")
+        kwargs.setdefault("slug", f"{label.lower()}-{n}")
+        return model.objects.create(**kwargs)
+
+    return make
+
+
 @pytest.fixture
 def make_faction(db):
     from conflictmap.territory.models import Faction
 
-    def make(**kwargs):
-        n = next(_counter)
-        kwargs.setdefault("name", f"Faction {n}")
-        kwargs.setdefault("slug", f"faction-{n}")
-        return Faction.objects.create(**kwargs)
-
-    return make
+    return named_factory(Faction, "Faction")
 
 
 @pytest.fixture
 def make_zone(db):
     from conflictmap.territory.models import Zone
 
-    def make(**kwargs):
-        n = next(_counter)
-        kwargs.setdefault("name", f"Zone {n}")
-        kwargs.setdefault("slug", f"zone-{n}")
-        return Zone.objects.create(**kwargs)
-
-    return make
+    return named_factory(Zone, "Zone")
 
 
 @pytest.fixture

@@ -40,15 +40,15 @@ class Place(models.Model):
     """A named point of the gazetteer, matched in reports during ingestion."""
 
     class Kind(models.TextChoices):
-        CITY = "city", "City"
-        TOWN = "town", "Town"
-        VILLAGE = "village", "Village"
+        CITY = "city"
+        TOWN = "town"
+        VILLAGE = "village"
         DISTRICT = "district", "City district"
         BASE = "base", "Military base"
-        AIRPORT = "airport", "Airport"
-        CROSSING = "crossing", "Crossing"
+        AIRPORT = "airport"
+        CROSSING = "crossing"
         INFRASTRUCTURE = "infrastructure", "Dam, bridge or road"
-        AREA = "area", "Area"
+        AREA = "area"
 
     name = models.CharField(max_length=200)
     name_ar = models.CharField("Arabic name", max_length=200, blank=True)
@@ -78,11 +78,11 @@ class Place(models.Model):
 class EventType(models.TextChoices):
     """ACLED's event types."""
 
-    BATTLES = "Battles", "Battles"
+    BATTLES = "Battles"
     EXPLOSIONS = "Explosions/Remote violence", "Explosions/Remote violence"
     VIOLENCE_CIVILIANS = "Violence against civilians", "Violence against civilians"
-    PROTESTS = "Protests", "Protests"
-    RIOTS = "Riots", "Riots"
+    PROTESTS = "Protests"
+    RIOTS = "Riots"
     STRATEGIC = "Strategic developments", "Strategic developments"
 
 

@@ -76,8 +76,7 @@ class EventFilter:
 # measured 2x faster than json_build_object(), which also re-parses ST_AsGeoJSON's output.
 # An event's actors, sources and external ids are not aggregated here: the database keeps them
 # already written in events_event.related (three JSON texts, by triggers: see migration
-# events/0003_events_related_cache and conflictmap/events/sql/). Aggregating them per export
-# cost 3.0 s per million events.
+# events/0003_events_related_cache). Aggregating them per export cost 3.0 s per million events.
 FEATURE_SQL = f"""
     '{{"type":"Feature","id":' || e.id
     || ',"geometry":' || ST_AsGeoJSON(e.geom, {POINT_DECIMALS})
@@ -104,17 +103,23 @@ FEATURE_SQL = f"""
 FLUSH_RELATED = "SELECT events_related_flush()"
 
 
-def features(flt: EventFilter) -> Query:
-    """One GeoJSON Feature per event (as text), ordered by id (stable across runs)."""
+def _exported(columns: str, flt: EventFilter) -> Query:
+    """`columns` of each event `flt` selects (`e` the event, `p` its place), ordered by id
+    (stable across runs)."""
     where, params = flt.where()
     sql = f"""
-    SELECT {FEATURE_SQL}
+    SELECT {columns}
     FROM events_event e
     LEFT JOIN events_place p ON p.id = e.place_id
     WHERE {where}
     ORDER BY e.id
     """
     return Query(sql, params, flush=FLUSH_RELATED)
+
+
+def features(flt: EventFilter) -> Query:
+    """One GeoJSON Feature per event (as text)."""
+    return _exported(FEATURE_SQL, flt)
 
 
 # Below this many events in the table, one connection is quicker than two.
@@ -161,31 +166,26 @@ CSV_COLUMNS = (
 )
 
 
-def csv_rows(flt: EventFilter) -> Query:
-    """The same events as `features`, one row per event with CSV_COLUMNS.
+# Lists are flattened from the JSON texts of `related` the features write, in their order.
+CSV_SQL = f"""
+    e.id, e.date::text, e.date_precision, e.event_type, e.sub_event_type,
+    round(ST_X(e.geom)::numeric, {POINT_DECIMALS}), round(ST_Y(e.geom)::numeric, {POINT_DECIMALS}),
+    (SELECT string_agg((a ->> 'slug') || ':' || (a ->> 'role'), ';' ORDER BY n)
+       FROM json_array_elements(e.related[1]::json) WITH ORDINALITY AS actors (a, n)),
+    e.fatalities, e.confidence, e.location_precision, p.name, p.name_ar, e.location_name,
+    e.summary,
+    (SELECT string_agg(s ->> 'url', '|' ORDER BY n)
+       FROM json_array_elements(e.related[2]::json) WITH ORDINALITY AS sources (s, n)),
+    -- json (not jsonb) keeps every pair, in order, when a system has several ids
+    (SELECT string_agg(system || ':' || value, ';' ORDER BY n)
+       FROM json_each_text(e.related[3]::json) WITH ORDINALITY AS ids (system, value, n))
+"""
 
-    Lists are flattened from the JSON texts of `related` the features write (in their order):
-    actors "slug:role;slug:role", sources "url|url", external ids "system:value;...".
-    """
-    where, params = flt.where()
-    sql = f"""
-    SELECT e.id, e.date::text, e.date_precision, e.event_type, e.sub_event_type,
-        round(ST_X(e.geom)::numeric, {POINT_DECIMALS}), round(ST_Y(e.geom)::numeric, {POINT_DECIMALS}),
-        (SELECT string_agg((a ->> 'slug') || ':' || (a ->> 'role'), ';' ORDER BY n)
-           FROM json_array_elements(e.related[1]::json) WITH ORDINALITY AS actors (a, n)),
-        e.fatalities, e.confidence, e.location_precision, p.name, p.name_ar, e.location_name,
-        e.summary,
-        (SELECT string_agg(s ->> 'url', '|' ORDER BY n)
-           FROM json_array_elements(e.related[2]::json) WITH ORDINALITY AS sources (s, n)),
-        -- json (not jsonb) keeps every pair, in order, when a system has several ids
-        (SELECT string_agg(system || ':' || value, ';' ORDER BY n)
-           FROM json_each_text(e.related[3]::json) WITH ORDINALITY AS ids (system, value, n))
-    FROM events_event e
-    LEFT JOIN events_place p ON p.id = e.place_id
-    WHERE {where}
-    ORDER BY e.id
-    """
-    return Query(sql, params, flush=FLUSH_RELATED)
+
+def csv_rows(flt: EventFilter) -> Query:
+    """The same events as `features`, one row per event with CSV_COLUMNS: actors
+    "slug:role;slug:role", sources "url|url", external ids "system:value;..."."""
+    return _exported(CSV_SQL, flt)
 
 
 # At zoom < DETAIL_ZOOM, or with no time window, a tile aggregates events into grid cells of

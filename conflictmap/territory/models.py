@@ -16,24 +16,24 @@ from simple_history.models import HistoricalRecords
 
 
 class Confidence(models.TextChoices):
-    CONFIRMED = "confirmed", "Confirmed"
-    CONTESTED = "contested", "Contested"
-    CLAIMED = "claimed", "Claimed"
+    CONFIRMED = "confirmed"
+    CONTESTED = "contested"
+    CLAIMED = "claimed"
 
 
 class Status(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PUBLISHED = "published", "Published"
+    DRAFT = "draft"
+    PUBLISHED = "published"
 
 
 class Faction(models.Model):
     class Kind(models.TextChoices):
         STATE = "state", "State forces"
         REBEL = "rebel", "Rebel / opposition"
-        MILITIA = "militia", "Militia"
+        MILITIA = "militia"
         FOREIGN_STATE = "foreign_state", "Foreign state"
         JIHADIST = "jihadist", "Jihadist group"
-        COALITION = "coalition", "Coalition"
+        COALITION = "coalition"
         CIVILIAN = "civilian", "Civilians"
         OTHER = "other", "Other / unknown"
 
@@ -71,9 +71,9 @@ class Faction(models.Model):
 
 class Region(models.Model):
     class Level(models.TextChoices):
-        COUNTRY = "country", "Country"
-        GOVERNORATE = "governorate", "Governorate"
-        DISTRICT = "district", "District"
+        COUNTRY = "country"
+        GOVERNORATE = "governorate"
+        DISTRICT = "district"
         SUBDISTRICT = "subdistrict", "Sub-district"
 
     name = models.CharField(max_length=200)

@@ -1,6 +1,6 @@
-"""The database code in conflictmap/events/sql/ is versioned: a file a migration has run never
-changes (databases migrated before the change would differ from those migrated after); a new
-version is a new file read by a new migration."""
+"""The database code in conflictmap/events/migrations/sql/ is versioned: a file a migration has
+run never changes (databases migrated before the change would differ from those migrated after);
+a new version is a new file read by a new migration."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-SQL = Path(__file__).resolve().parents[2] / "conflictmap" / "events" / "sql"
+SQL = Path(__file__).resolve().parents[2] / "conflictmap" / "events" / "migrations" / "sql"
 
 RUN_BY_MIGRATIONS = {
     "related_cache_v1.sql": "5a342543f1c951176d659070c21bf97d190e01d2ecd850e4fd2cb7679a62b68e",

@@ -22,7 +22,7 @@ column saves.) Only the database writes it:
 TRUNCATE of the related tables is not followed; after raw changes that bypass the triggers,
 `SELECT events_related_refresh(ARRAY(SELECT id FROM events_event))` recomputes everything.
 
-The SQL lives in conflictmap/events/sql/related_cache_v1*.sql, as this migration first ran it
+The SQL lives in sql/related_cache_v1*.sql beside this file, as this migration first ran it
 (the files are versioned: they never change; a new version gets a new file and migration).
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 import django.contrib.postgres.fields
 from django.db import migrations, models
 
-SQL = Path(__file__).resolve().parent.parent / "sql"
+SQL = Path(__file__).resolve().parent / "sql"
 FORWARD = (SQL / "related_cache_v1.sql").read_text(encoding="utf-8")
 REVERSE = (SQL / "related_cache_v1_reverse.sql").read_text(encoding="utf-8")
 BACKFILL = (SQL / "related_cache_v1_backfill.sql").read_text(encoding="utf-8")

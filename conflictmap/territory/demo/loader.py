@@ -66,8 +66,9 @@ def load_demo() -> DemoSummary:
         places = load_places(tally)
         load_governorates(tally)
         assign_place_regions()
-        load_zones(factions, sources, places, tally)
-        load_events(factions, sources, places, tally)
+        cited = Cited(factions, sources, places)
+        load_zones(cited, tally)
+        load_events(cited, tally)
     return DemoSummary(tally, time.monotonic() - started)
 
 
@@ -382,14 +383,18 @@ def build_zone_geometries(
     return shapes
 
 
-def load_zones(
-    factions: dict[str, Faction],
-    sources: dict[str, Source],
-    places: dict[str, Place],
-    tally: Tally,
-) -> None:
+@dataclass
+class Cited:
+    """The rows the demo's zones and events name, by their keys in the fixtures."""
+
+    factions: dict[str, Faction]
+    sources: dict[str, Source]
+    places: dict[str, Place]
+
+
+def load_zones(cited: Cited, tally: Tally) -> None:
     data = _read("zones.json")
-    shapes = build_zone_geometries(data["zones"], places)
+    shapes = build_zone_geometries(data["zones"], cited.places)
     governorates = {
         r.slug.removeprefix("governorate-"): r
         for r in Region.objects.filter(level=Region.Level.GOVERNORATE, approximate=True)
@@ -418,12 +423,12 @@ def load_zones(
             start = dt.date.fromisoformat(v["from"])
             end = dt.date.fromisoformat(versions[i + 1]["from"]) if i + 1 < len(versions) else None
             where = f"zone {zone.slug} version from {v['from']}"
-            if v["faction"] not in factions:
+            if v["faction"] not in cited.factions:
                 raise ValidationError(f"{where}: unknown faction {v['faction']!r}")
             if not v.get("sources"):
                 raise ValidationError(f"{where}: every demo version needs a source")
             values = {
-                "faction": factions[v["faction"]],
+                "faction": cited.factions[v["faction"]],
                 "geom": shapes[zone.slug],
                 "valid_to": end,
                 "confidence": v["confidence"],
@@ -431,18 +436,13 @@ def load_zones(
                 "note": f"{v['note']} {data['common_note']}",
             }
             version = upsert(ZoneVersion, {"zone": zone, "valid_from": start}, values, tally)
-            set_m2m(version.sources, [sources[key] for key in v["sources"]])
+            set_m2m(version.sources, [cited.sources[key] for key in v["sources"]])
 
 
 # --- events ----------------------------------------------------------------------------------
 
 
-def load_events(
-    factions: dict[str, Faction],
-    sources: dict[str, Source],
-    places: dict[str, Place],
-    tally: Tally,
-) -> None:
+def load_events(cited: Cited, tally: Tally) -> None:
     data = _read("events.json")
     existing = {
         x.value: x.event
@@ -450,7 +450,7 @@ def load_events(
     }
     for item in data["events"]:
         where = f"event {item['id']}"
-        place = find_place(places, item["place"], where)
+        place = find_place(cited.places, item["place"], where)
         values = {
             "date": dt.date.fromisoformat(item["date"]),
             "date_precision": item.get("date_precision", "day"),
@@ -471,8 +471,8 @@ def load_events(
         event = upsert(Event, {"pk": event.pk} if event else {"pk": None}, values, tally)
         if item["id"] not in existing:
             ExternalId.objects.create(event=event, system=DEMO_SYSTEM, value=item["id"])
-        set_m2m(event.sources, [sources[key] for key in item["sources"]])
-        wanted = {(factions[slug].pk, role) for slug, role in item["actors"]}
+        set_m2m(event.sources, [cited.sources[key] for key in item["sources"]])
+        wanted = {(cited.factions[slug].pk, role) for slug, role in item["actors"]}
         have = set(event.event_actors.values_list("faction_id", "role"))
         if wanted != have:
             event.event_actors.all().delete()
