@@ -214,9 +214,8 @@ def data_extent() -> dict:
     the bounding box [W, S, E, N] of the published zones (None when there is none)."""
     found = event_queries.data_extent(events_in_bbox=False)
     today = dt.date.today()
-    first = found.first or today
     return {
-        "first_date": first.isoformat(),
+        "first_date": (found.first or today).isoformat(),
         "last_date": (found.last or today).isoformat(),
         "bbox": list(found.zones_bbox) if found.zones_bbox else None,
     }
