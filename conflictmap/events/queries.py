@@ -209,7 +209,8 @@ def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
     bounds = f"""bounds AS (
         SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS merc,
                ST_Transform(ST_Expand(ST_TileEnvelope(%(z)s, %(x)s, %(y)s),
-                   ({WEB_MERCATOR_HALF_WIDTH_M} * 2 / 2 ^ %(z)s) * %(buffer)s / %(extent)s), 4326) AS ll
+                   ({WEB_MERCATOR_HALF_WIDTH_M} * 2 / 2 ^ %(z)s) * %(buffer)s / %(extent)s),
+                   4326) AS ll
     )"""
     detail = z >= DETAIL_ZOOM and (flt.start is not None or flt.end is not None)
     if detail:

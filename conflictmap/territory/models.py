@@ -123,7 +123,7 @@ class DateRange(Func):
     output_field = DateRangeField()
 
 
-# --- the period and visibility rules, for the ORM and as SQL ---------------------------------------
+# --- the period and visibility rules, for the ORM and as SQL ------------------------------------
 #
 # A version is in force on day D when valid_from <= D < valid_to (valid_to NULL: open), i.e. when
 # its `period` (the stored daterange [valid_from, valid_to)) contains D; the GiST index on period

@@ -11,10 +11,15 @@ import pytest
 
 SQL = Path(__file__).resolve().parents[2] / "conflictmap" / "events" / "migrations" / "sql"
 
+# sha256 of each file
 RUN_BY_MIGRATIONS = {
     "related_cache_v1.sql": "5a342543f1c951176d659070c21bf97d190e01d2ecd850e4fd2cb7679a62b68e",
-    "related_cache_v1_reverse.sql": "cae80b149cd9726d56a8b5c4c7f79bd8cf5c61c53b2bc31ea2177b45084212ef",
-    "related_cache_v1_backfill.sql": "8b3d413c930d6249654328e48bba4c509430c34e3cd0987e030949238b1d207b",
+    "related_cache_v1_reverse.sql": (
+        "cae80b149cd9726d56a8b5c4c7f79bd8cf5c61c53b2bc31ea2177b45084212ef"
+    ),
+    "related_cache_v1_backfill.sql": (
+        "8b3d413c930d6249654328e48bba4c509430c34e3cd0987e030949238b1d207b"
+    ),
 }
 
 
