@@ -18,6 +18,17 @@ PACKAGE = "conflictmap"
 # Modules that serve HTTP requests (views, health checks, the admin's pages) import one of these.
 HTTP_MODULES = ("django.http", "django.views", "django.shortcuts", "django.template.response")
 
+# The floors: what the modules of a part of the package may not import. The neutral modules
+# (SQL/GeoJSON writing, geometry, slugs) import no app; the domain apps none built on them.
+APPS = ("territory", "events", "ingest", "api", "web")
+FORBIDDEN = {
+    "geojson": APPS,
+    "gis": APPS,
+    "slugs": APPS,
+    "territory": ("ingest", "api", "web"),
+    "events": ("ingest", "api", "web"),
+}
+
 # An import cycle that exists on purpose until the ingest pipeline becomes a package (issue 9,
 # another branch): remove it then; test_known_cycles_still_exist fails when it is gone, so the
 # exception cannot outlive the cycle.
@@ -121,16 +132,23 @@ def serves_http(tree: ast.Module) -> bool:
     return any(n == m or n.startswith(m + ".") for n in names for m in HTTP_MODULES)
 
 
+def _part(module: str) -> str:
+    """The part of the package a module is in: "territory" for pkg.territory.queries."""
+    return module.split(".")[1] if "." in module else ""
+
+
 def violations(modules: dict[str, ast.Module], package: str) -> list[str]:
-    """What breaks the floors: territory importing api, a command importing a module that
-    serves HTTP, an import cycle not in KNOWN_CYCLES."""
+    """What breaks the floors: a part importing what FORBIDDEN keeps from it, a command
+    importing a module that serves HTTP, an import cycle not in KNOWN_CYCLES."""
     graph = import_graph(modules, package)
     http = {name for name, tree in modules.items() if serves_http(tree)}
     found = []
     for name, targets in sorted(graph.items()):
         for target in sorted(targets):
-            if name.startswith(f"{package}.territory") and target.startswith(f"{package}.api"):
-                found.append(f"{name} imports {target}: territory must not import api")
+            if _part(target) in FORBIDDEN.get(_part(name), ()):
+                found.append(
+                    f"{name} imports {target}: {_part(name)} must not import {_part(target)}"
+                )
             if ".management.commands." in name and target in http:
                 found.append(f"{name} imports {target}: a command must not import a view")
     for cycle in cycles(graph):
@@ -197,6 +215,13 @@ def test_it_finds_a_command_importing_a_view(tmp_path):
     )
     assert violations(modules, "pkg") == [
         "pkg.api.management.commands.export imports pkg.api.views: a command must not import a view"
+    ]
+
+
+def test_it_keeps_the_neutral_modules_free_of_the_apps(tmp_path):
+    modules = write(tmp_path, {**BASE, "pkg/gis.py": "def f():\n    import pkg.territory\n"})
+    assert violations(modules, "pkg") == [
+        "pkg.gis imports pkg.territory: gis must not import territory"
     ]
 
 
