@@ -29,11 +29,6 @@ FORBIDDEN = {
     "events": ("ingest", "api", "web"),
 }
 
-# An import cycle that exists on purpose until the ingest pipeline becomes a package (issue 9,
-# another branch): remove it then; test_known_cycles_still_exist fails when it is gone, so the
-# exception cannot outlive the cycle.
-KNOWN_CYCLES = [{"conflictmap.ingest.pipeline", "conflictmap.ingest.tasks"}]
-
 
 def module_name(path: Path, root: Path) -> str:
     parts = list(path.relative_to(root).with_suffix("").parts)
@@ -139,7 +134,7 @@ def _part(module: str) -> str:
 
 def violations(modules: dict[str, ast.Module], package: str) -> list[str]:
     """What breaks the floors: a part importing what FORBIDDEN keeps from it, a command
-    importing a module that serves HTTP, an import cycle not in KNOWN_CYCLES."""
+    importing a module that serves HTTP, any import cycle."""
     graph = import_graph(modules, package)
     http = {name for name, tree in modules.items() if serves_http(tree)}
     found = []
@@ -152,19 +147,12 @@ def violations(modules: dict[str, ast.Module], package: str) -> list[str]:
             if ".management.commands." in name and target in http:
                 found.append(f"{name} imports {target}: a command must not import a view")
     for cycle in cycles(graph):
-        if cycle not in KNOWN_CYCLES:
-            found.append(f"import cycle: {' -> '.join(sorted(cycle))}")
+        found.append(f"import cycle: {' -> '.join(sorted(cycle))}")
     return found
 
 
 def test_conflictmap_keeps_its_floors_and_has_no_import_cycle():
     assert violations(read_modules(ROOT, PACKAGE), PACKAGE) == []
-
-
-def test_known_cycles_still_exist():
-    graph = import_graph(read_modules(ROOT, PACKAGE), PACKAGE)
-    gone = [c for c in KNOWN_CYCLES if c not in cycles(graph)]
-    assert not gone, f"remove {gone} from KNOWN_CYCLES: the cycle is gone"
 
 
 # --- the checker itself, on small packages written for the purpose -----------------------------

@@ -12,9 +12,9 @@ from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.text import slugify
 
 from conflictmap.events.models import Event, EventActor, Source
+from conflictmap.slugs import unique_slug
 from conflictmap.territory.models import Confidence, Faction, Status
 
 from ..models import ImportRun
@@ -52,11 +52,7 @@ class FactionResolver:
             return fid
         faction = Faction.objects.filter(name=name[:200]).first()
         if faction is None:
-            base = slugify(name)[:70] or "actor"
-            slug, n = base, 1
-            while Faction.objects.filter(slug=slug).exists():
-                n += 1
-                slug = f"{base}-{n}"
+            slug = unique_slug(Faction, name, fallback="actor")
             kind = Faction.Kind.CIVILIAN if key.startswith("civilians") else Faction.Kind.OTHER
             with transaction.atomic():
                 faction, made = Faction.objects.get_or_create(

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils.text import slugify
 
 from conflictmap.events.models import Source
+from conflictmap.gis import GeometryError, repair
+from conflictmap.slugs import unique_slug
 from conflictmap.territory.models import (
     Confidence,
     Faction,
@@ -30,34 +32,11 @@ from .progress import finish_run, record_parse_results
 REPAIR_TOLERANCE = 0.01  # a repair may change the area by at most 1%
 
 
-def repair_geometry(geom: MultiPolygon) -> tuple[MultiPolygon | None, str]:
-    """ST_MakeValid in PostGIS; safe when the result is polygonal and keeps the area within 1%."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "WITH g AS (SELECT ST_GeomFromEWKB(%s) AS g),"
-            " v AS (SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3)) AS v, g FROM g)"
-            " SELECT ST_AsEWKB(v), ST_Area(v), ST_Area(g), ST_IsEmpty(v) FROM v",
-            [bytes(geom.ewkb)],
-        )
-        wkb, area_after, area_before, empty = cur.fetchone()
-    if empty or not area_after:
-        return None, "ST_MakeValid leaves no polygon"
-    change = abs(area_after - area_before) / max(area_before, area_after)
-    if change > REPAIR_TOLERANCE:
-        return None, f"ST_MakeValid would change its area by {change:.0%}"
-    return GEOSGeometry(memoryview(bytes(wkb)), srid=4326), f"area changed by {change:.2%}"
-
-
 def _zone_for(name: str) -> Zone:
     zone = Zone.objects.filter(Q(name=name) | Q(slug=slugify(name)[:120])).first()
     if zone:
         return zone
-    base = slugify(name)[:110] or "zone"
-    slug, n = base, 1
-    while Zone.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
-    return Zone.objects.create(name=name, slug=slug)
+    return Zone.objects.create(name=name, slug=unique_slug(Zone, name, fallback="zone"))
 
 
 def _equal_geoms(a: MultiPolygon, b: MultiPolygon) -> bool:
@@ -105,23 +84,25 @@ def apply_zones(
     groups: dict[str, list] = {}
     for f in features:
         if f.invalid_reason:
-            fixed, how = repair_geometry(f.geom)
-            if fixed is None:
+            try:
+                fixed = repair(f.geom, max_area_change=REPAIR_TOLERANCE)
+            except GeometryError as error:
                 problems.append(
                     Problem(
                         f.label,
-                        f"self-intersecting or invalid polygon ({f.invalid_reason}); rejected: {how}",
+                        f"self-intersecting or invalid polygon ({f.invalid_reason}); rejected: {error}",
                     )
                 )
                 continue
             problems.append(
                 Problem(
                     f.label,
-                    f"invalid polygon ({f.invalid_reason}) repaired with ST_MakeValid; {how}",
+                    f"invalid polygon ({f.invalid_reason}) repaired with ST_MakeValid; "
+                    f"area changed by {fixed.area_change:.2%}",
                     repaired=True,
                 )
             )
-            f.geom = fixed
+            f.geom = fixed.geom
         name = opts.get("zone") or f.name
         if not name:
             problems.append(Problem(f.label, "has no name or zone property; pass --zone NAME"))
