@@ -9,6 +9,9 @@ fetched BATCH rows at a time. Memory stays flat whatever the row count.
 Truncation is detectable: foreign members "count" (features written) and "complete": true are the
 last thing written. A body cut short (worker timeout, dropped connection) is either invalid JSON
 or, if a client repairs it, lacks "complete".
+
+`using` names the database alias; None (the default) is the one reads go to in this context
+(conflictmap.replica: the replica for a visitor's request, else the primary).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Any
 
 from django.db import connections, transaction
 from psycopg.adapt import Loader
+
+from conflictmap.replica import read_alias
 
 GEOJSON_CONTENT_TYPE = "application/geo+json"
 # Rows per FETCH: measured at 1M events, 1,000 ran faster than 5,000 (8.7 s vs 10.2 s) and kept
@@ -46,9 +51,10 @@ class Query:
 
 
 @contextmanager
-def query_cursor(using: str = "default") -> Iterator[Any]:
+def query_cursor(using: str | None = None) -> Iterator[Any]:
     """A cursor in a transaction with JIT compilation off: on these queries (zones at a date,
     tiles, exports) PostgreSQL's JIT spent ~50 ms compiling to save nothing."""
+    using = using or read_alias()
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         yield cursor
@@ -57,7 +63,7 @@ def query_cursor(using: str = "default") -> Iterator[Any]:
 def rows_from_cursor(
     query: Query,
     *,
-    using: str = "default",
+    using: str | None = None,
     batch: int = BATCH,
     raw_text: bool = False,
     snapshot: Callable[[Any], None] | None = None,
@@ -68,6 +74,7 @@ def rows_from_cursor(
     are: no decode/encode round trip, half the memory per batch).
     snapshot: called with a plain cursor before anything else in the transaction (to export or
     import a snapshot, see `parallel_feature_batches`)."""
+    using = using or read_alias()
     connection = connections[using]
     outer = connection.in_atomic_block
     with transaction.atomic(using=using), connection.chunked_cursor() as cursor:
@@ -98,7 +105,7 @@ def _load_text_as_bytes(cursor: Any) -> None:
 
 
 def feature_batches(
-    query: Query, *, using: str = "default", snapshot: Callable[[Any], None] | None = None
+    query: Query, *, using: str | None = None, snapshot: Callable[[Any], None] | None = None
 ) -> Iterator[list[bytes]]:
     for rows in rows_from_cursor(query, using=using, batch=BATCH, raw_text=True, snapshot=snapshot):
         yield [r[0] for r in rows]
@@ -113,7 +120,7 @@ class Joined:
 
 
 def parallel_feature_batches(
-    first: Query, second: Query, *, using: str = "default", timeout: float = 60.0
+    first: Query, second: Query, *, using: str | None = None, timeout: float = 60.0
 ) -> Iterator[list[bytes] | Joined]:
     """Features of `first` then `second`, read by two connections at once, as of one snapshot.
 
@@ -123,6 +130,7 @@ def parallel_feature_batches(
     one consistent view of the committed data. Call it outside any transaction: the second
     connection cannot see the first one's uncommitted rows.
     """
+    using = using or read_alias()  # here, not in the thread: a new thread reads the primary
     exported: queue.Queue[str | None] = queue.Queue()
     imported = threading.Event()
     result: dict[str, Any] = {}
@@ -213,15 +221,16 @@ def stream_query(query: Query, *, head: dict[str, Any] | None = None) -> Iterato
 
 
 def render_query(
-    query: Query, *, head: dict[str, Any] | None = None, using: str = "default"
+    query: Query, *, head: dict[str, Any] | None = None, using: str | None = None
 ) -> bytes:
     """The same writer, joined in memory: for small collections (zones, front lines). A plain
     cursor here saves the round trips of DECLARE/FETCH/CLOSE on hot, small requests."""
     return render_features(fetch_features(query, using=using), head=head)
 
 
-def fetch_features(query: Query, *, using: str = "default") -> list[str]:
+def fetch_features(query: Query, *, using: str | None = None) -> list[str]:
     """All features of a small query, with a plain cursor."""
+    using = using or read_alias()
     outer = connections[using].in_atomic_block
     with query_cursor(using) as cursor:
         if outer and query.flush:

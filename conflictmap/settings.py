@@ -132,6 +132,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a visitor's safe requests may read from the replica, when there is one.
+    "conflictmap.replica.PublicReadsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -166,6 +168,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A PostgreSQL streaming replica of that database, for the reads of visitors who are not signed
+# in (conflictmap.replica says who reads where); every write goes to the primary. In tests the
+# replica is the test database itself (MIRROR): one set of data, routed the same way.
+if os.environ.get("DATABASE_REPLICA_URL", "").strip():
+    DATABASES["replica"] = env_database(
+        "DATABASE_REPLICA_URL",
+        "",
+        engine="django.contrib.gis.db.backends.postgis",
+        conn_max_age=env_int("CONN_MAX_AGE", 600),
+        conn_health_checks=True,
+        test_options={"MIRROR": "default"},
+    )
+DATABASE_ROUTERS = ["conflictmap.replica.PrimaryReplicaRouter"]
 # psycopg's automatic server-side prepared statements stay off (Django's default): generic plans
 # ignored the bbox size and made one viewport query 16x slower.
 

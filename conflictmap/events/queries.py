@@ -11,10 +11,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
-
 from conflictmap.geojson import Query, query_cursor
 from conflictmap.gis import WEB_MERCATOR_HALF_WIDTH_M, WEB_MERCATOR_RADIUS_M, Bbox, bbox_sql
+from conflictmap.replica import reading
 from conflictmap.territory.models import visible
 from conflictmap.territory.series import step_days
 
@@ -360,7 +359,7 @@ def data_extent(*, events_in_bbox: bool) -> Extent:
     FROM z, e, LATERAL (SELECT ST_Extent(g) AS b FROM (
         SELECT z.box::geometry AS g UNION ALL SELECT e.box::geometry) u) ext
     """
-    with connection.cursor() as cursor:
+    with reading().cursor() as cursor:
         cursor.execute(sql, {"staff": False})
         first, last, zones_box, box = cursor.fetchone()
     return Extent(

@@ -15,10 +15,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import connection
-
 from conflictmap.geojson import Query, query_cursor, render_features
 from conflictmap.gis import Bbox, bbox_sql
+from conflictmap.replica import reading
 from conflictmap.territory.models import in_force, in_force_during, visible
 
 # 6 decimals = 0.11 m at the equator: coordinates are rounded, never simplified.
@@ -90,7 +89,7 @@ CONTESTED = (
 def in_force_ids(day: dt.date, *, staff: bool = False) -> list[int]:
     """Ids of the versions in force on `day`, ascending. The map (zones, contested flags, front
     lines) is the same on every day with the same set, whatever the date."""
-    with connection.cursor() as cursor:
+    with reading().cursor() as cursor:
         cursor.execute(
             "SELECT COALESCE(array_agg(v.id ORDER BY v.id), '{}') FROM territory_zoneversion v"
             " WHERE " + IN_FORCE,
@@ -339,7 +338,7 @@ FACTIONS_SQL = """
 
 def factions_json() -> bytes:
     """Every faction, by name, with the slugs of its backers: a JSON array."""
-    with connection.cursor() as cursor:
+    with reading().cursor() as cursor:
         cursor.execute(FACTIONS_SQL)
         return cursor.fetchone()[0].encode()
 

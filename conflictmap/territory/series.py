@@ -10,16 +10,15 @@ import datetime as dt
 import json
 from typing import Any
 
-from django.db import connection
-
 from conflictmap.geojson import query_cursor
+from conflictmap.replica import reading
 from conflictmap.territory.models import in_force, in_force_during, visible
 
 STEP_INTERVAL = {"day": "1 day", "week": "1 week", "month": "1 month"}
 
 
 def step_days(start: dt.date, end: dt.date, step: str) -> list[dt.date]:
-    with connection.cursor() as cursor:
+    with reading().cursor() as cursor:
         cursor.execute(
             "SELECT d::date FROM generate_series(%(a)s::date, %(b)s::date, %(interval)s::interval)"
             " AS d ORDER BY d",

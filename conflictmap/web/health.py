@@ -6,9 +6,11 @@ import time
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+
+from conflictmap import replica
 
 
 def _check_database() -> dict:
@@ -16,6 +18,22 @@ def _check_database() -> dict:
         cursor.execute("SELECT postgis_lib_version(), current_setting('server_version')")
         postgis, server = cursor.fetchone()
     return {"ok": True, "postgresql": server, "postgis": postgis}
+
+
+def _check_replica() -> dict:
+    """The read replica answers; how far behind it is (the age of the last transaction it
+    replayed: it also grows while the primary is idle, so it is reported, not judged)."""
+    with connections[replica.REPLICA].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_is_in_recovery(),"
+            " extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float"
+        )
+        in_recovery, age = cursor.fetchone()
+    return {
+        "ok": True,
+        "in_recovery": in_recovery,
+        "replay_age_s": round(age, 3) if age is not None else None,
+    }
 
 
 def _check_redis() -> dict:
@@ -43,13 +61,14 @@ def _check_celery() -> dict:
 
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Database, PostGIS, Redis and Celery workers; 503 when any of them is down."""
+    """Database (and its read replica, if any), PostGIS, Redis and Celery workers; 503 when any
+    of them is down."""
     checks: dict[str, dict] = {}
-    for name, check in (
-        ("database", _check_database),
-        ("redis", _check_redis),
-        ("celery", _check_celery),
-    ):
+    services = [("database", _check_database)]
+    if replica.replica_configured():
+        services.append(("replica", _check_replica))
+    services += [("redis", _check_redis), ("celery", _check_celery)]
+    for name, check in services:
         started = time.monotonic()
         try:
             result = check()

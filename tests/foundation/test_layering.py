@@ -25,6 +25,7 @@ FORBIDDEN = {
     "geojson": APPS,
     "gis": APPS,
     "slugs": APPS,
+    "replica": APPS,
     "territory": ("ingest", "api", "web"),
     "events": ("ingest", "api", "web"),
 }
