@@ -9,18 +9,11 @@ writes, so what each request sees shows which database it read.
 
 from __future__ import annotations
 
-import http.cookiejar
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -31,10 +24,8 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.test import RequestFactory
 
 from conflictmap import replica
+from tests.foundation.serving import Browser, free_port, gunicorn, manage, wait_for
 from tests.foundation.test_settings import start_django
-
-ROOT = Path(__file__).resolve().parents[2]
-
 
 # --- the rule, in this process ------------------------------------------------------------------
 
@@ -145,21 +136,6 @@ def test_a_malformed_replica_url_stops_start_up_without_echoing_its_password():
 # --- for real: a streaming replica on this machine ----------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, step: float = 0.1) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(step)
-    return bool(predicate())
-
-
 def pg_bin() -> Path:
     """The server binaries of the PostgreSQL that has PostGIS (as scripts/setup.sh picks them)."""
     versions = sorted(
@@ -231,86 +207,16 @@ def primary_and_replica() -> Iterator[tuple[Cluster, Cluster]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def manage(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-class Browser:
-    """One visitor or editor: cookies kept, redirects not followed (so a login shows as 302)."""
-
-    class _NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    def __init__(self, base: str) -> None:
-        self.base, self.cookies = base, http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.cookies), self._NoRedirect
-        )
-
-    def request(
-        self, path: str, data: dict | None = None, headers: dict | None = None
-    ) -> tuple[int, dict, bytes]:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(self.base + path, body, headers or {})
-        try:
-            with self.opener.open(request, timeout=30) as response:
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
-
-    def get_json(self, path: str) -> object:
-        status, _headers, body = self.request(path)
-        assert status == 200, (path, status, body[:500])
-        return json.loads(body)
-
-    def cookie(self, name: str) -> str:
-        return next(c.value for c in self.cookies if c.name == name)
-
-    def post_form(self, path: str, fields: dict) -> tuple[int, dict, bytes]:
-        self.request(path)  # the form page sets the CSRF cookie
-        return self.request(path, {**fields, "csrfmiddlewaretoken": self.cookie("csrftoken")})
-
-
 @pytest.fixture
 def site(primary_and_replica, tmp_path) -> Iterator[str]:
     """gunicorn over the primary and its replica; its base URL."""
     primary, standby = primary_and_replica
-    port = free_port()
-    log = (tmp_path / "gunicorn.log").open("wb")
     env = {
-        **os.environ,
         "DATABASE_URL": primary.url("conflictmap"),
         "DATABASE_REPLICA_URL": standby.url("conflictmap"),
     }
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "conflictmap.wsgi", "-w", "1",
-         "-b", f"127.0.0.1:{port}", "--timeout", "60"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return Browser(base).request("/api/v1/factions")[0] == 200
-        except OSError:  # not listening yet
-            return server.poll() is not None
-
-    try:
-        assert wait_for(answers, 30) and server.poll() is None, (
-            tmp_path / "gunicorn.log"
-        ).read_text()[-3000:]
+    with gunicorn(env, tmp_path / "gunicorn.log") as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 EVENTS = "/api/v1/events?start=2024-11-01&end=2024-12-31"
@@ -369,11 +275,7 @@ def test_visitors_read_the_replica_and_an_editor_reads_the_primary_and_sees_thei
     event_id = int(made.stdout)
 
     # Signing in is a POST: it reads the primary, where the account exists (not yet replayed).
-    status, headers, _ = editor.post_form(
-        "/admin/login/?next=/admin/",
-        {"username": "editor", "password": "a-long-passphrase-1", "next": "/admin/"},
-    )
-    assert status == 302 and headers["Location"] == "/admin/", "the login read the replica"
+    editor.sign_in("editor", "a-long-passphrase-1")
 
     # The editor adds a faction through the admin, and sees it at once everywhere.
     fields = {"name": "Replica Test Front", "slug": "replica-test-front", "kind": "other", "colour": "#123456"}  # fmt: skip
