@@ -77,6 +77,14 @@ bench-api: setup
 bench-extract: setup
 	$(PY) bench/extract_bench.py
 
+.PHONY: loadtest
+## loadtest: 200 visitors of the map at once for 60 s (locust headless, bench/locustfile.py) against
+## gunicorn on the loopback, on the bench database (filled as bench-api fills it, reused when
+## filled; LOADTEST_ARGS=--demo for DATABASE_URL's own); prints req/s and p50/p99 per endpoint,
+## writes bench-results/loadtest.json, fails on any error or timeout. Not part of `make test`.
+loadtest: setup
+	$(PY) bench/loadtest.py $(LOADTEST_ARGS)
+
 .PHONY: messages
 ## messages: update the Arabic catalogue (conflictmap/locale/ar) from the templates and code, then
 ## compile it; the .po and the .mo are committed, so running the site needs no gettext (needs the
