@@ -39,7 +39,11 @@ class RejectionInline(admin.TabularInline):
 
 class UploadForm(forms.Form):
     kind = forms.ChoiceField(choices=ImportRun.Kind.choices)
-    file = forms.FileField(required=False, help_text="ACLED CSV, feed XML, GeoJSON/KML or article")
+    file = forms.FileField(
+        required=False,
+        help_text="ACLED CSV, feed XML, article, or control map (GeoJSON, KML, KMZ, GeoPackage, "
+        "FlatGeobuf, zipped Shapefile)",
+    )
     text = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 12, "cols": 90}),
         help_text="Or paste a report's text here.",

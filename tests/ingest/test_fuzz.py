@@ -8,12 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conflictmap.ingest.parsers import Problem, acled, feed, geojson, kml, text
+from conflictmap.ingest.parsers import Problem, acled, feed, text, zones
 
 FUZZ = settings(
     max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
 )
-PARSERS = [acled, feed, geojson, kml, text]
+PARSERS = [acled, feed, text, zones]
 
 
 def check(result) -> None:
@@ -75,13 +75,13 @@ features = st.fixed_dictionaries(
 
 @FUZZ
 @given(st.lists(features, max_size=4))
-def test_the_geojson_parser_survives_arbitrary_features(items):
-    check(geojson.parse(json.dumps({"type": "FeatureCollection", "features": items}).encode()))
+def test_the_zones_parser_survives_arbitrary_geojson_features(items):
+    check(zones.parse(json.dumps({"type": "FeatureCollection", "features": items}).encode()))
 
 
 @FUZZ
 @given(st.lists(st.text(alphabet="0123456789.,- e", max_size=40), max_size=3), st.text(max_size=20))
-def test_the_kml_parser_survives_arbitrary_placemarks(rings, name):
+def test_the_zones_parser_survives_arbitrary_kml_placemarks(rings, name):
     from xml.sax.saxutils import escape
 
     polys = "".join(
@@ -90,4 +90,30 @@ def test_the_kml_parser_survives_arbitrary_placemarks(rings, name):
         for r in rings
     )
     doc = f'<kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><name>{escape(name)}</name>{polys}</Placemark></kml>'
-    check(kml.parse(doc.encode("utf-8", "surrogatepass")))
+    check(zones.parse(doc.encode("utf-8", "surrogatepass")))
+
+
+def zipped(name: str, content: bytes) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda rest: b"SQLite format 3\x00" + rest,
+        lambda rest: b"fgb\x03fgb\x01" + rest,
+        lambda rest: zipped("doc.kml", b'<kml xmlns="http://www.opengis.net/kml/2.2">' + rest),
+        lambda rest: zipped("zones.shp", b"\x00\x00\x27\x0a" + rest),
+    ],
+    ids=["geopackage", "flatgeobuf", "kmz", "zipped-shapefile"],
+)
+@FUZZ
+@given(rest=st.binary(max_size=400))
+def test_the_zones_parser_survives_arbitrary_bytes_after_the_signature_of_a_format(wrap, rest):
+    check(zones.parse(wrap(rest)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conflictmap.ingest.parsers import acled, feed, geojson, kml, text
+from conflictmap.ingest.parsers import acled, feed, text
 
 HEADER = ",".join(acled.COLUMNS)
 
@@ -154,45 +154,6 @@ def test_it_says_garbage_is_not_a_feed():
     entries, problems = feed.parse(b"just some words")
     assert entries == []
     assert problems[0].reason.startswith("not an RSS or Atom feed")
-
-
-def test_it_reads_polygons_of_a_geojson_control_map_and_rejects_the_rest(sample):
-    features, problems = geojson.parse(sample("control_map.geojson"))
-    assert [f.name for f in features] == [
-        "Test pocket north", "Test pocket south", "Test loop", "Test bowtie",
-    ]  # fmt: skip
-    assert features[0].geom.geom_type == "MultiPolygon" and not features[0].invalid_reason
-    assert features[2].invalid_reason.startswith("Self-intersection")
-    assert features[3].invalid_reason.startswith("Self-intersection")
-    rows = by_row(problems)
-    assert rows["feature 5 (Test road)"].reason == "is a LineString, not a polygon"
-    assert rows["feature 6 (Test Paris)"].reason.startswith("has coordinates outside Syria")
-    assert "swapped" in rows["feature 7 (Test swapped)"].reason
-
-
-def test_it_says_a_truncated_geojson_file_is_truncated(sample):
-    features, problems = geojson.parse(sample("truncated.geojson"))
-    assert features == []
-    assert problems[0].row == "file"
-    assert problems[0].reason.startswith("not valid JSON at line")
-    assert problems[0].reason.endswith("the file looks truncated")
-
-
-def test_it_reads_kml_polygons_with_holes_and_multigeometries(sample):
-    features, problems = kml.parse(sample("control_map.kml"))
-    assert [f.name for f in features] == ["Test KML pocket", "Test KML two parts", "Test bowtie"]
-    assert len(features[0].geom[0]) == 2  # outer ring and one hole
-    assert len(features[1].geom) == 2
-    assert features[2].invalid_reason
-    assert [(p.row, p.reason) for p in problems] == [
-        ("placemark 3 (Test checkpoint)", "has Point, not a polygon")
-    ]
-
-
-def test_it_refuses_kml_with_entities():
-    data = b'<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY a "aaaa">]><kml>&a;</kml>'
-    assert kml.parse(data) == ([], kml.parse(data)[1])
-    assert kml.parse(data)[1][0].reason == "KML with a DTD or entities is refused"
 
 
 def test_it_reads_a_plain_text_article(sample):

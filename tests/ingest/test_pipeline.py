@@ -155,7 +155,10 @@ def test_a_later_control_map_closes_the_versions_it_replaces(factions, sample):
 def test_a_truncated_control_map_is_rejected_with_its_reason(factions, sample):
     run = run_file("zones", sample("truncated.geojson"), faction="hts", date="2024-11-30")
     assert run.created == 0
-    assert run.rejections.get().reason.endswith("the file looks truncated")
+    assert run.rejections.get().reason == (
+        "x.zones: GDAL cannot open it as geojson: At line 8, character 175: Unterminated array;"
+        " Failed to read GeoJSON data"
+    )
 
 
 # --- reports ---------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Control maps (GeoJSON, KML) into zone versions: invalid polygons repaired in PostGIS when the
-repair is safe, else rejected; a map from day D closes the versions it replaces at D."""
+"""Control maps (any format parsers.zones reads through GDAL) into zone versions: invalid polygons
+repaired in PostGIS when the repair is safe, else rejected; a map from day D closes the versions
+it replaces at D."""
 
 from __future__ import annotations
 
@@ -24,8 +25,7 @@ from conflictmap.territory.models import (
 
 from ..models import ImportRun
 from ..parsers import Problem
-from ..parsers import geojson as geojson_parser
-from ..parsers import kml as kml_parser
+from ..parsers import zones as zones_parser
 from .claims import hold_run
 from .progress import finish_run, record_parse_results
 
@@ -60,17 +60,10 @@ def _union(geoms: list[MultiPolygon]) -> MultiPolygon:
         return GEOSGeometry(memoryview(bytes(cur.fetchone()[0])), srid=4326)
 
 
-def parse_zones(content: bytes, filename: str) -> tuple[list, list[Problem]]:
-    head = content.lstrip()[:200].lower()
-    if filename.lower().endswith(".kml") or head.startswith(b"<?xml") or b"<kml" in head:
-        return kml_parser.parse(content)
-    return geojson_parser.parse(content)
-
-
 def apply_zones(
     run: ImportRun, content: bytes, token: dt.datetime, *, inline: bool = False
 ) -> None:
-    features, problems = parse_zones(content, run.filename)
+    features, problems = zones_parser.parse(content, run.filename)
     opts = run.options
     faction = Faction.objects.filter(slug=opts.get("faction", "")).first()
     if faction is None:

@@ -7,8 +7,11 @@ the Celery workers and prints the ImportRun id; `ingest status RUN_ID` shows a r
 from __future__ import annotations
 
 import datetime as dt
+import glob
+import io
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -17,9 +20,10 @@ from conflictmap.ingest import pipeline
 from conflictmap.ingest.models import Feed, ImportRun
 from conflictmap.territory.models import Confidence, Faction, Status
 
+ZONE_FILES = (".geojson", ".json", ".kml", ".kmz", ".gpkg", ".fgb", ".zip", ".shp")
 SUFFIXES = {
     "acled": (".csv", ".txt"),
-    "zones": (".geojson", ".json", ".kml"),
+    "zones": ZONE_FILES,
     "report": (".txt", ".html", ".htm", ".md"),
     "feed": (".xml", ".rss", ".atom"),
 }
@@ -27,6 +31,19 @@ SUFFIXES = {
 
 def is_url(value: str) -> bool:
     return value.startswith(("http://", "https://"))
+
+
+def read_vector_file(path: Path) -> bytes:
+    """The file's bytes; a Shapefile's .shp comes with the files of the same name beside it
+    (.shx, .dbf, .prj, .cpg ...) zipped together, the form an import run stores and reads."""
+    if path.suffix.lower() != ".shp":
+        return path.read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for part in sorted(path.parent.glob(glob.escape(path.stem) + ".*")):
+            if part.is_file() and part.suffix.lower() != ".zip":
+                archive.write(part, part.name)
+    return buffer.getvalue()
 
 
 class Command(BaseCommand):
@@ -38,7 +55,11 @@ class Command(BaseCommand):
             ("acled", "an ACLED CSV export (or a folder of them)"),
             ("feed", "an RSS/Atom feed URL or file (or a folder of files)"),
             ("report", "an article: a text or HTML file, a URL, or a folder of files"),
-            ("zones", "a GeoJSON or KML control map (or a folder of them)"),
+            (
+                "zones",
+                "a control map: GeoJSON, KML, KMZ, GeoPackage, FlatGeobuf, a Shapefile (.shp with "
+                "the files beside it, or zipped) (or a folder of them)",
+            ),
         ):
             p = sub.add_parser(kind, help=f"ingest {what}")
             p.add_argument("source", help=what)
@@ -159,7 +180,7 @@ class Command(BaseCommand):
         else:
             raise CommandError(f"{source}: no such file, folder or http(s) URL")
         for p in files:
-            yield p.name, "", p.read_bytes(), None
+            yield p.name, "", read_vector_file(p), None
 
     def _print(self, data) -> None:
         self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str))
