@@ -38,7 +38,10 @@ class RejectionInline(admin.TabularInline):
 
 
 class UploadForm(forms.Form):
-    kind = forms.ChoiceField(choices=ImportRun.Kind.choices)
+    # Snapshots come as a folder of files: `manage.py ingest snapshots DIR`.
+    kind = forms.ChoiceField(
+        choices=[c for c in ImportRun.Kind.choices if c[0] != ImportRun.Kind.SNAPSHOTS]
+    )
     file = forms.FileField(
         required=False,
         help_text="ACLED CSV, feed XML, article, or control map (GeoJSON, KML, KMZ, GeoPackage, "

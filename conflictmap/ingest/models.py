@@ -35,7 +35,8 @@ class ImportRun(models.Model):
         ACLED = "acled", "ACLED CSV"
         FEED = "feed", "RSS/Atom feed"
         REPORT = "report", "Plain report"
-        ZONES = "zones", "Control map (GeoJSON/KML)"
+        ZONES = "zones", "Control map"
+        SNAPSHOTS = "snapshots", "Whole-map snapshots"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -98,6 +99,27 @@ class Rejection(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.reason}"
+
+
+class Snapshot(models.Model):
+    """A whole-map snapshot applied to the zones by `ingest snapshots`: at most one per date.
+
+    Snapshots are applied in date order: one older than the latest recorded is refused, and the
+    same file for a recorded date is recognised by its hash (re-running changes nothing)."""
+
+    date = models.DateField(unique=True)
+    filename = models.CharField(max_length=500)
+    content_hash = models.CharField(max_length=64)
+    run = models.ForeignKey(
+        ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="snapshots"
+    )
+    applied_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"Snapshot of {self.date.isoformat()} ({self.filename})"
 
 
 class Report(models.Model):

@@ -42,7 +42,7 @@ GDAL_LOGGER = logging.getLogger("django.contrib.gis")
 
 
 class VectorError(ValueError):
-    """The file cannot be read as a vector file: the message says why, for the person who sent it."""
+    """The file cannot be read as a vector file; the message says why, for whoever sent it."""
 
 
 class _GdalMessages(logging.Filter):

@@ -21,6 +21,7 @@ from .vector import VectorError, gdal_messages, open_vector
 POLYGONAL = {"Polygon", "MultiPolygon"}
 NAME_FIELDS = ("zone", "name", "Name", "NAME", "title", "id")
 WGS84 = 4326
+NOT_POLYGON = ", not a polygon"  # ends the reason given for a point, a line or a collection
 
 
 @dataclass
@@ -52,7 +53,7 @@ def check_geometry(
 ) -> tuple[MultiPolygon | None, str, Problem | None]:
     """Polygonal, inside Syria, and its validity; returns (multipolygon, invalid reason, problem)."""
     if geom.geom_type not in POLYGONAL:
-        return None, "", Problem(label, f"is a {geom.geom_type}, not a polygon")
+        return None, "", Problem(label, f"is a {geom.geom_type}{NOT_POLYGON}")
     if geom.empty:
         return None, "", Problem(label, "has an empty geometry")
     west, south, east, north = geom.extent
@@ -160,3 +161,16 @@ def parse(data: bytes, filename: str = "") -> tuple[list[ZoneFeature], list[Prob
     if index == 0:
         problems.append(Problem("file", f"{filename or 'the file'}: no features"))
     return records, problems
+
+
+def property_values(data: bytes, filename: str, name: str) -> list[object]:
+    """The distinct values of property `name` over the file's features, in order of first
+    appearance (None for a feature without it). Raises VectorError when GDAL cannot read it."""
+    seen: dict = {}
+    with open_vector(data, filename) as source:
+        for layer in source:
+            has_it = name in layer.fields
+            for feature in layer:
+                value = _properties(feature, [name])[name] if has_it else None
+                seen.setdefault(value, None)
+    return list(seen)

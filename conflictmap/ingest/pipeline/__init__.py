@@ -5,7 +5,7 @@ The flow is the same in process (`manage.py ingest`) and in Celery workers (task
   2. work is claimed with a conditional update, so two workers never do one job, and a claim
      whose worker died (no heartbeat for INGEST_CLAIM_TIMEOUT seconds) is taken again (claims);
   3. results are written in a transaction that first checks the claim is still ours (progress;
-     acled, zones and reports apply each kind of source);
+     acled, zones, snapshots and reports apply each kind of source);
   4. sweep() re-queues whatever is left pending, so a lost broker message delays but loses nothing
      (queueing, sweep).
 Feeds are polled in feeds, fetched in fetching; editors review candidates into events in review.
@@ -26,6 +26,7 @@ from .review import (
     suggest_events,
 )
 from .runs import create_run, process_run, report_summary, summary
+from .snapshots import bundle_snapshots
 from .sweep import sweep
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "ReviewError",
     "StoreResult",
     "accept_candidate",
+    "bundle_snapshots",
     "claim_feed",
     "claim_report",
     "claim_run",

@@ -15,6 +15,7 @@ from .claims import ClaimLost, claim_run
 from .queueing import PROCESS_RUN, queue_on_commit
 from .reports import apply_feed, apply_report
 from .retry import RETRYABLE
+from .snapshots import apply_snapshots
 from .zones import apply_zones
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 HANDLERS = {
     ImportRun.Kind.ACLED: apply_acled,
     ImportRun.Kind.ZONES: apply_zones,
+    ImportRun.Kind.SNAPSHOTS: apply_snapshots,
     ImportRun.Kind.FEED: apply_feed,
     ImportRun.Kind.REPORT: apply_report,
 }
@@ -107,6 +109,8 @@ def summary(run: ImportRun, *, limit: int = 200) -> dict:
         out["new_factions"] = run.options["new_factions"]  # unknown actors, marked for review
     if run.options.get("closed_versions") is not None:
         out["closed_versions"] = run.options["closed_versions"]
+    if run.kind == ImportRun.Kind.SNAPSHOTS:
+        out["snapshots"] = run.options.get("snapshots", [])  # one line per file, in date order
     if run.kind in (ImportRun.Kind.REPORT, ImportRun.Kind.FEED):
         out["reports"] = [report_summary(r) for r in run.report_set.order_by("pk")[:limit]]
     return out

@@ -26,16 +26,55 @@ from conflictmap.territory.models import (
 from ..models import ImportRun
 from ..parsers import Problem
 from ..parsers import zones as zones_parser
+from ..parsers.zones import ZoneFeature
 from .claims import hold_run
 from .progress import finish_run, record_parse_results
 
 REPAIR_TOLERANCE = 0.01  # a repair may change the area by at most 1%
 
 
-def _zone_for(name: str) -> Zone:
+def repair_features(
+    features: list[ZoneFeature], problems: list[Problem]
+) -> tuple[list[ZoneFeature], list[ZoneFeature]]:
+    """The features kept (valid, or repaired safely: gis.repair within REPAIR_TOLERANCE) and
+    those rejected for an invalid polygon; each repair and rejection is added to `problems`."""
+    kept, rejected = [], []
+    for f in features:
+        if not f.invalid_reason:
+            kept.append(f)
+            continue
+        try:
+            fixed = repair(f.geom, max_area_change=REPAIR_TOLERANCE)
+        except GeometryError as error:
+            problems.append(
+                Problem(
+                    f.label,
+                    f"self-intersecting or invalid polygon ({f.invalid_reason}); rejected: {error}",
+                )
+            )
+            rejected.append(f)
+            continue
+        problems.append(
+            Problem(
+                f.label,
+                f"invalid polygon ({f.invalid_reason}) repaired with ST_MakeValid; "
+                f"area changed by {fixed.area_change:.2%}",
+                repaired=True,
+            )
+        )
+        f.geom = fixed.geom
+        kept.append(f)
+    return kept, rejected
+
+
+def zone_for(name: str) -> Zone:
+    """The zone of that name (or slug), created when there is none."""
     zone = Zone.objects.filter(Q(name=name) | Q(slug=slugify(name)[:120])).first()
-    if zone:
-        return zone
+    return zone or new_zone(name)
+
+
+def new_zone(name: str) -> Zone:
+    """A new zone, even when another already has that name (its slug tells them apart)."""
     return Zone.objects.create(name=name, slug=unique_slug(Zone, name, fallback="zone"))
 
 
@@ -48,7 +87,7 @@ def _equal_geoms(a: MultiPolygon, b: MultiPolygon) -> bool:
         return bool(cur.fetchone()[0])
 
 
-def _union(geoms: list[MultiPolygon]) -> MultiPolygon:
+def union(geoms: list[MultiPolygon]) -> MultiPolygon:
     if len(geoms) == 1:
         return geoms[0]
     with connection.cursor() as cur:
@@ -75,27 +114,8 @@ def apply_zones(
         problems.append(Problem("options", f"date {opts.get('date')!r} is not YYYY-MM-DD"))
         features = []
     groups: dict[str, list] = {}
-    for f in features:
-        if f.invalid_reason:
-            try:
-                fixed = repair(f.geom, max_area_change=REPAIR_TOLERANCE)
-            except GeometryError as error:
-                problems.append(
-                    Problem(
-                        f.label,
-                        f"self-intersecting or invalid polygon ({f.invalid_reason}); rejected: {error}",
-                    )
-                )
-                continue
-            problems.append(
-                Problem(
-                    f.label,
-                    f"invalid polygon ({f.invalid_reason}) repaired with ST_MakeValid; "
-                    f"area changed by {fixed.area_change:.2%}",
-                    repaired=True,
-                )
-            )
-            f.geom = fixed.geom
+    kept, _ = repair_features(features, problems)
+    for f in kept:
         name = opts.get("zone") or f.name
         if not name:
             problems.append(Problem(f.label, "has no name or zone property; pass --zone NAME"))
@@ -119,8 +139,8 @@ def apply_zones(
             },
         )
         for name, group in groups.items():
-            geom = _union([f.geom for f in group])
-            zone = _zone_for(name)
+            geom = union([f.geom for f in group])
+            zone = zone_for(name)
             current = zone.versions.at(day).first()
             if current and current.faction_id == faction.pk and _equal_geoms(current.geom, geom):
                 unchanged += 1

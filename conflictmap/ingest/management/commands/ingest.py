@@ -7,7 +7,6 @@ the Celery workers and prints the ImportRun id; `ingest status RUN_ID` shows a r
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import io
 import json
 import sys
@@ -18,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from conflictmap.ingest import pipeline
 from conflictmap.ingest.models import Feed, ImportRun
+from conflictmap.ingest.pipeline.snapshot_diff import Tolerance
 from conflictmap.territory.models import Confidence, Faction, Status
 
 ZONE_FILES = (".geojson", ".json", ".kml", ".kmz", ".gpkg", ".fgb", ".zip", ".shp")
@@ -40,8 +40,8 @@ def read_vector_file(path: Path) -> bytes:
         return path.read_bytes()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for part in sorted(path.parent.glob(glob.escape(path.stem) + ".*")):
-            if part.is_file() and part.suffix.lower() != ".zip":
+        for part in sorted(path.parent.iterdir()):
+            if part.stem == path.stem and part.is_file() and part.suffix.lower() != ".zip":
                 archive.write(part, part.name)
     return buffer.getvalue()
 
@@ -60,6 +60,11 @@ class Command(BaseCommand):
                 "a control map: GeoJSON, KML, KMZ, GeoPackage, FlatGeobuf, a Shapefile (.shp with "
                 "the files beside it, or zipped) (or a folder of them)",
             ),
+            (
+                "snapshots",
+                "a folder of whole-map snapshots, one zone file per date (the date in the file "
+                "name, e.g. 2024-11-30.geojson, or in --date-field)",
+            ),
         ):
             p = sub.add_parser(kind, help=f"ingest {what}")
             p.add_argument("source", help=what)
@@ -75,6 +80,8 @@ class Command(BaseCommand):
                 p.add_argument("--publisher", default="", help="who made the map (the source)")
             if kind == "acled":
                 p.add_argument("--status", default=Status.PUBLISHED, choices=Status.values)
+            if kind == "snapshots":
+                self._snapshot_arguments(p)
             if kind == "report":
                 p.add_argument("--title", default="")
                 p.add_argument("--published", default="", help="report date, YYYY-MM-DD")
@@ -84,6 +91,35 @@ class Command(BaseCommand):
         status.add_argument("run_id", type=int)
         sub.add_parser("sweep", help="re-queue pending or stale work now")
         sub.add_parser("poll", help="poll the feeds that are due, in process")
+
+    @staticmethod
+    def _snapshot_arguments(p: CommandParser) -> None:
+        p.add_argument(
+            "--faction-field", required=True,
+            help="property holding each feature's faction (its slug, name or an alias)",
+        )  # fmt: skip
+        p.add_argument("--date-field", default="", help="property holding the date (YYYY-MM-DD)")
+        p.add_argument(
+            "--zone-field", default="",
+            help="property naming each zone (default: zone, name or id); without one, a zone "
+            "is known by its overlap with the faction's zones of the day before",
+        )  # fmt: skip
+        p.add_argument(
+            "--publish", action="store_true", help="publish the versions (default: drafts)"
+        )
+        p.add_argument("--confidence", default=Confidence.CONFIRMED, choices=Confidence.values)
+        p.add_argument("--publisher", default="", help="who made the snapshots (the source)")
+        default = Tolerance()
+        p.add_argument(
+            "--tolerance-km2", type=float, default=None,
+            help=f"a shape is unchanged when it differs by at most this many km² (default "
+            f"{default.km2:g}) ...",
+        )  # fmt: skip
+        p.add_argument(
+            "--tolerance-percent", type=float, default=None,
+            help=f"... or by at most this share of its area, in percent (default "
+            f"{default.share * 100:g})",
+        )  # fmt: skip
 
     def handle(self, *args, **opts) -> None:
         kind = opts["kind"]
@@ -148,6 +184,24 @@ class Command(BaseCommand):
             }
         if kind == "acled":
             return {"status": opts["status"]}
+        if kind == "snapshots":
+            options = {
+                "faction_field": opts["faction_field"],
+                "status": Status.PUBLISHED if opts["publish"] else Status.DRAFT,
+                "confidence": opts["confidence"],
+            }
+            for option, key, scale in (
+                ("tolerance_km2", "tolerance_km2", 1),
+                ("tolerance_percent", "tolerance_share", 0.01),
+            ):  # fmt: skip
+                if opts[option] is not None:
+                    if not opts[option] >= 0:
+                        raise CommandError(f"--{option.replace('_', '-')}: must be 0 or more")
+                    options[key] = opts[option] * scale
+            options.update(
+                {k: opts[k] for k in ("date_field", "zone_field", "publisher") if opts[k]}
+            )
+            return options
         if kind == "report":
             if opts["published"]:
                 try:
@@ -160,6 +214,9 @@ class Command(BaseCommand):
         return {}
 
     def _inputs(self, kind: str, source: str):
+        if kind == "snapshots":
+            yield self._snapshots(source)
+            return
         if is_url(source):
             feed = Feed.objects.filter(url=source).first() if kind == "feed" else None
             try:
@@ -181,6 +238,18 @@ class Command(BaseCommand):
             raise CommandError(f"{source}: no such file, folder or http(s) URL")
         for p in files:
             yield p.name, "", read_vector_file(p), None
+
+    @staticmethod
+    def _snapshots(source: str) -> tuple[str, str, bytes, None]:
+        """The folder's zone files in one bundle (an import run applies them in date order)."""
+        path = Path(source)
+        if not path.is_dir():
+            raise CommandError(f"{source}: not a folder (give the folder of snapshot files)")
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in ZONE_FILES)
+        if not files:
+            raise CommandError(f"{source}: no {'/'.join(ZONE_FILES)} files in this folder")
+        content = pipeline.bundle_snapshots((p.name, read_vector_file(p)) for p in files)
+        return path.resolve().name, "", content, None
 
     def _print(self, data) -> None:
         self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str))
