@@ -154,6 +154,36 @@ def test_running_the_same_snapshots_again_changes_nothing(factions, tmp_path):
     assert Snapshot.objects.count() == 30 and Zone.objects.count() == 3
 
 
+def test_a_run_interrupted_midway_resumes_where_it_stopped(factions, tmp_path, monkeypatch):
+    from conflictmap.ingest import pipeline
+    from conflictmap.ingest.pipeline import snapshots as module
+
+    folder = write_month(tmp_path / "november", NOVEMBER[:8])
+    files = sorted(folder.iterdir())
+    bundle = pipeline.bundle_snapshots((p.name, p.read_bytes()) for p in files)
+    run = pipeline.create_run(
+        "snapshots", bundle, filename="november", options={"faction_field": "control"}
+    )
+    apply_one, calls = module._apply_one, []
+
+    def lose_the_connection_at_the_sixth(*args):
+        calls.append(args[3])
+        if len(calls) == 6:
+            raise ConnectionResetError("connection reset by peer")
+        return apply_one(*args)
+
+    monkeypatch.setattr(module, "_apply_one", lose_the_connection_at_the_sixth)
+    with pytest.raises(ConnectionResetError):
+        pipeline.process_run(run.pk)
+    run.refresh_from_db()
+    assert (run.state, run.processed, Snapshot.objects.count()) == ("pending", 5, 5)
+    run = pipeline.process_run(run.pk)  # the retry
+    assert calls[6:] == [f"{d.isoformat()}.geojson" for d in NOVEMBER[5:8]]  # from the sixth on
+    assert (run.state, run.processed, run.created, run.unchanged) == ("done", 8, 5, 6)
+    assert [e["date"] for e in run.options["snapshots"]] == [d.isoformat() for d in NOVEMBER[:8]]
+    assert {v[2] for v in versions()} == {NOVEMBER[0], NOVEMBER[4]}
+
+
 def test_snapshots_are_applied_in_date_order_whatever_order_the_files_come_in(factions, tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()
@@ -224,9 +254,7 @@ def test_a_zone_given_to_two_factions_leaves_both_as_recorded(factions, tmp_path
         ("2024-11-01.geojson", "Syrian government is left as recorded on this date: zone Saraqib is given to another faction too"),
         ("2024-11-01.geojson", "Hayat Tahrir al-Sham is left as recorded on this date: zone Saraqib is given to another faction too"),
     ]  # fmt: skip
-    assert versions() == [
-        ("Syrian Democratic Forces (from 2024-11-01)", "sdf", NOVEMBER[0], None)
-    ]
+    assert versions() == [("Syrian Democratic Forces (from 2024-11-01)", "sdf", NOVEMBER[0], None)]
 
 
 def test_a_faction_that_loses_all_its_ground_has_its_versions_closed(factions, tmp_path):
