@@ -270,6 +270,35 @@ def test_a_faction_that_loses_all_its_ground_has_its_versions_closed(factions, t
     assert ZoneVersion.objects.get(faction__slug="sdf").valid_to == NOVEMBER[1]
 
 
+def test_a_snapshot_that_cannot_be_read_is_refused_and_the_map_kept(factions, tmp_path):
+    folder = write_month(tmp_path / "november", NOVEMBER[:3])
+    (folder / "2024-11-02.geojson").write_text('{"type": "FeatureCollection", "features": [')
+    out = snapshots(folder)
+    assert [e["outcome"] for e in out["snapshots"]] == ["changed", "refused", "unchanged"]
+    assert out["snapshots"][1]["reason"] == "it cannot be read; not applied"
+    assert out["problems"][0]["row"] == "2024-11-02.geojson"
+    assert out["problems"][0]["reason"].startswith("2024-11-02.geojson: GDAL cannot open it")
+    assert ZoneVersion.objects.filter(valid_to__isnull=True).count() == 3
+    assert not Snapshot.objects.filter(date=NOVEMBER[1]).exists()
+
+
+def test_a_faction_field_that_names_nobody_refuses_the_snapshot_instead_of_emptying_the_map(
+    factions, tmp_path
+):
+    folder = write_month(tmp_path / "november", NOVEMBER[:2])
+    snapshots(folder)
+    later = write_month(tmp_path / "december", [dt.date(2024, 12, 1)])
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("ingest", "snapshots", str(later), "--faction-field", "Control", stdout=out)
+    entry = json.loads(out.getvalue())["snapshots"][0]
+    assert (entry["outcome"], entry["reason"]) == (
+        "refused",
+        "no polygon has a known faction in 'Control' (properties: control); not applied",
+    )
+    assert ZoneVersion.objects.filter(valid_to__isnull=True).count() == 3
+
+
 def test_an_unknown_faction_is_reported_not_guessed_and_the_rest_goes_in(factions, tmp_path):
     folder = tmp_path / "unknown"
     folder.mkdir()

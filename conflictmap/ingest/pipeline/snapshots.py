@@ -187,10 +187,21 @@ def _count_non_polygons(problems: list[Problem]) -> list[Problem]:
     return kept
 
 
+class Unusable(ValueError):
+    """A snapshot that must not be applied at all: read as it is, it would say every faction lost
+    everything (a file GDAL cannot read, a faction property that names nobody)."""
+
+    def __init__(self, reason: str, problems: list[Problem]) -> None:
+        super().__init__(reason)
+        self.problems = problems
+
+
 def _read(name: str, data: bytes, opts: dict, names: FactionNames) -> tuple[list, set, list]:
     """A snapshot's pieces, the ids of the factions it gives incompletely (left as recorded),
-    and its problems."""
+    and its problems. Raises Unusable when nothing in it can be attributed to a faction."""
     features, problems = zones_parser.parse(data, name)
+    if not features and any(p.row == "file" for p in problems):
+        raise Unusable("it cannot be read; not applied", _in_file(name, problems))
     problems = _count_non_polygons(problems)
     kept, rejected = repair_features(features, problems)
     field = opts["faction_field"]
@@ -223,6 +234,13 @@ def _read(name: str, data: bytes, opts: dict, names: FactionNames) -> tuple[list
     for fid, why in sorted(incomplete.items()):
         problems.append(
             Problem("file", f"{names.factions[fid].name} is left as recorded on this date: {why}")
+        )
+    if not groups and not incomplete:
+        found = sorted({k for f in kept + rejected for k in f.properties})
+        raise Unusable(
+            f"no polygon has a known faction in {field!r} (properties: "
+            f"{', '.join(found)[:300] or 'none'}); not applied",
+            _in_file(name, problems),
         )
     complete = {k: v for k, v in groups.items() if k[0] not in incomplete}
     return pieces_from(complete, names.factions), set(incomplete), _in_file(name, problems)
@@ -286,7 +304,13 @@ def _apply_one(
         if _settle(run, token, entry, day, digest):
             return
     # Read and repair outside the lock (GDAL, PostGIS), then check again under it.
-    pieces, incomplete, problems = _read(name, data, opts, names)
+    try:
+        pieces, incomplete, problems = _read(name, data, opts, names)
+    except Unusable as exc:
+        with transaction.atomic():
+            entry = {**entry, "outcome": "refused", "reason": str(exc)}
+            _record(run, token, entry, [*exc.problems, Problem(name, str(exc))])
+        return
     with transaction.atomic():
         _lock_snapshots()
         if _settle(run, token, entry, day, digest):  # another import got there meanwhile
