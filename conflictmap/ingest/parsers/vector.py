@@ -55,7 +55,7 @@ class _GdalMessages(logging.Filter):
         self.messages: list[str] = []
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.thread != self.thread or not record.msg.startswith("GDAL_ERROR"):
+        if record.thread != self.thread or not str(record.msg).startswith("GDAL_ERROR"):
             return True
         message = record.args[-1] if record.args else record.getMessage()
         if isinstance(message, bytes):
