@@ -24,7 +24,6 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from conflictmap.events.models import Source
 from conflictmap.territory.models import Confidence, Faction, Status
 
 from ..models import ImportRun, Snapshot
@@ -34,7 +33,7 @@ from ..parsers.vector import VectorError
 from .claims import hold_run
 from .progress import finish_run, save_problems
 from .snapshot_diff import Tolerance, Writing, apply_snapshot, pieces_from
-from .zones import repair_features
+from .zones import map_source, repair_features
 
 # 2024-11-30, 2024_11_30, 20241130 in a file name, not inside a longer number.
 DATE_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d\d)[-_.]?(\d\d)[-_.]?(\d\d)(?!\d)")
@@ -246,18 +245,6 @@ def _read(name: str, data: bytes, opts: dict, names: FactionNames) -> tuple[list
     return pieces_from(complete, names.factions), set(incomplete), _in_file(name, problems)
 
 
-def _source(name: str, digest: str, day: dt.date, opts: dict) -> Source:
-    source, _ = Source.objects.get_or_create(
-        publisher=opts.get("publisher", ""),
-        title=f"Control map snapshot {name} (sha256 {digest[:16]})"[:500],
-        defaults={
-            "published": day,
-            "excerpt": f"Whole-map snapshot of {day.isoformat()}, imported as zone versions.",
-        },
-    )
-    return source
-
-
 def _settle(run: ImportRun, token: dt.datetime, entry: dict, day: dt.date, digest: str) -> bool:
     """Record the snapshot as already applied, or refused, when it may not be applied now (call
     under the snapshot lock); False when it may."""
@@ -316,17 +303,15 @@ def _apply_one(
         if _settle(run, token, entry, day, digest):  # another import got there meanwhile
             return
         writing = Writing(
-            day=day, source=_source(name, digest, day, opts),
+            day=day,
+            source=map_source(
+                f"Control map snapshot {name}", digest, day, opts.get("publisher", ""),
+                f"Whole-map snapshot of {day.isoformat()}, imported as zone versions.",
+            ),
             status=opts.get("status", Status.DRAFT),
             confidence=opts.get("confidence", Confidence.CONFIRMED),
         )  # fmt: skip
-        tolerance = Tolerance(
-            **{
-                k: opts[o]
-                for k, o in (("km2", "tolerance_km2"), ("share", "tolerance_share"))
-                if o in opts
-            }
-        )
+        tolerance = Tolerance(**opts.get("tolerance", {}))  # {"km2": ..., "share": ...}
         outcome = apply_snapshot(pieces, incomplete, writing, tolerance)
         Snapshot.objects.create(date=day, filename=name[:500], content_hash=digest, run=run)
         changed = bool(outcome.opened or outcome.closed)

@@ -87,6 +87,16 @@ def _equal_geoms(a: MultiPolygon, b: MultiPolygon) -> bool:
         return bool(cur.fetchone()[0])
 
 
+def map_source(what: str, digest: str, day: dt.date, publisher: str, excerpt: str) -> Source:
+    """The Source the versions from one map file cite: the file by name and hash."""
+    source, _ = Source.objects.get_or_create(
+        publisher=publisher,
+        title=f"{what} (sha256 {digest[:16]})"[:500],
+        defaults={"published": day, "excerpt": excerpt},
+    )
+    return source
+
+
 def union(geoms: list[MultiPolygon]) -> MultiPolygon:
     if len(geoms) == 1:
         return geoms[0]
@@ -130,14 +140,11 @@ def apply_zones(
     created = updated = unchanged = closed = 0
     with transaction.atomic():
         hold_run(run, token)
-        source, _ = Source.objects.get_or_create(
-            publisher=opts.get("publisher", ""),
-            title=f"Control map {run.filename or 'upload'} (sha256 {run.content_hash[:16]})"[:500],
-            defaults={
-                "published": day,
-                "excerpt": f"Imported as the control of {faction.name} from {day.isoformat()}.",
-            },
-        )
+        source = map_source(
+            f"Control map {run.filename or 'upload'}", run.content_hash, day,
+            opts.get("publisher", ""),
+            f"Imported as the control of {faction.name} from {day.isoformat()}.",
+        )  # fmt: skip
         for name, group in groups.items():
             geom = union([f.geom for f in group])
             zone = zone_for(name)

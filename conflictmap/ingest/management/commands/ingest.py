@@ -185,23 +185,7 @@ class Command(BaseCommand):
         if kind == "acled":
             return {"status": opts["status"]}
         if kind == "snapshots":
-            options = {
-                "faction_field": opts["faction_field"],
-                "status": Status.PUBLISHED if opts["publish"] else Status.DRAFT,
-                "confidence": opts["confidence"],
-            }
-            for option, key, scale in (
-                ("tolerance_km2", "tolerance_km2", 1),
-                ("tolerance_percent", "tolerance_share", 0.01),
-            ):  # fmt: skip
-                if opts[option] is not None:
-                    if not opts[option] >= 0:
-                        raise CommandError(f"--{option.replace('_', '-')}: must be 0 or more")
-                    options[key] = opts[option] * scale
-            options.update(
-                {k: opts[k] for k in ("date_field", "zone_field", "publisher") if opts[k]}
-            )
-            return options
+            return self._snapshot_options(opts)
         if kind == "report":
             if opts["published"]:
                 try:
@@ -212,6 +196,27 @@ class Command(BaseCommand):
                     ) from None
             return {k: opts[k] for k in ("title", "published", "publisher", "language") if opts[k]}
         return {}
+
+    @staticmethod
+    def _snapshot_options(opts: dict) -> dict:
+        options = {
+            "faction_field": opts["faction_field"],
+            "status": Status.PUBLISHED if opts["publish"] else Status.DRAFT,
+            "confidence": opts["confidence"],
+        }
+        options.update({k: opts[k] for k in ("date_field", "zone_field", "publisher") if opts[k]})
+        tolerance = {}
+        for option, key, scale in (
+            ("tolerance_km2", "km2", 1),
+            ("tolerance_percent", "share", 0.01),
+        ):
+            if opts[option] is not None:
+                if not opts[option] >= 0:
+                    raise CommandError(f"--{option.replace('_', '-')}: must be 0 or more")
+                tolerance[key] = opts[option] * scale
+        if tolerance:
+            options["tolerance"] = tolerance  # Tolerance's own defaults otherwise
+        return options
 
     def _inputs(self, kind: str, source: str):
         if kind == "snapshots":
