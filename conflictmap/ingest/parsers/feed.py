@@ -1,4 +1,7 @@
-"""RSS and Atom feeds through feedparser: each entry becomes a report."""
+"""RSS and Atom feeds through feedparser: each entry becomes a report.
+
+feedparser has parsers and encoding detection of its own, so it is given what the XML guard
+checked: the feed decoded once, refused if it declares entities, and handed over as UTF-8."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from dataclasses import dataclass
 
 import feedparser
 
-from . import Problem
+from . import Problem, xmlguard
 from .text import html_to_text, looks_like_html
 
 
@@ -61,6 +64,14 @@ def parse(data: bytes) -> tuple[list[FeedEntry], list[Problem]]:
         )
         return [], problems
     try:
+        data, note = xmlguard.read_xml(data, allow_doctype=True)
+    except xmlguard.XMLRefused as exc:
+        problems.append(Problem("feed", str(exc)))
+        return [], problems
+    if note:
+        problems.append(Problem("feed", f"encoding: {note}", repaired=True))
+    try:
+        # Bytes in a stream, never a str: feedparser would take a str for a URL or a file name.
         parsed = feedparser.parse(io.BytesIO(data), sanitize_html=True, resolve_relative_uris=True)
     except Exception as exc:  # feedparser wraps many parsers; any failure means "not a feed"
         problems.append(Problem("feed", f"the feed cannot be parsed: {exc.__class__.__name__}"))
