@@ -5,7 +5,9 @@ ALLOWED_HOSTS and the URLs of its database and Redis; `manage.py check --deploy`
 Every variable is listed in the README.
 """
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,6 +40,9 @@ BOOLEAN_SPELLINGS = {
     **dict.fromkeys(("false", "no", "off", "0"), False),
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$"
+)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -79,6 +84,20 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_hosts_or_networks(name: str, default: str) -> list[str]:
+    """A comma-separated list of host names and IP networks (10.0.0.0/8, 127.0.0.1, ::1/128)."""
+    items = env_list(name, default)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            if not HOST_NAME.match(item):
+                raise ImproperlyConfigured(
+                    f"{name}: {item!r} is neither a host name nor an IP network (e.g. 10.0.0.0/8)"
+                ) from None
+    return items
 
 
 def env_database(name: str, default: str, **options: object) -> dict:
@@ -239,6 +258,14 @@ CELERY_BEAT_SCHEDULE = {
 # A timeout of 0 would let a second worker take every claim at once: at least one second.
 INGEST_CLAIM_TIMEOUT = env_int("INGEST_CLAIM_TIMEOUT", 300, minimum=1)
 INGEST_SWEEP_MIN_AGE = env_int("INGEST_SWEEP_MIN_AGE", 60)
+# Fetching feeds and articles: only public addresses (checked after DNS, on every redirect)
+# unless listed here; the whole fetch ends within INGEST_FETCH_TIMEOUT seconds, however slowly
+# the server sends; a body larger than INGEST_FETCH_MAX_BYTES is refused.
+INGEST_FETCH_ALLOW = env_hosts_or_networks("INGEST_FETCH_ALLOW", "")
+INGEST_FETCH_TIMEOUT = env_int("INGEST_FETCH_TIMEOUT", 30, minimum=1)
+INGEST_FETCH_MAX_BYTES = env_int("INGEST_FETCH_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
+# Files given to ingestion (admin upload, `ingest` command) are refused above this size.
+INGEST_MAX_UPLOAD_BYTES = env_int("INGEST_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1)
 
 # Map: tiles are configurable; with no tile server reachable the map still draws our own layers.
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")

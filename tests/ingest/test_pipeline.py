@@ -266,7 +266,7 @@ def test_when_the_broker_is_down_the_work_stays_stored_and_the_sweep_says_so(
 
 
 @pytest.fixture
-def feed_server(sample):
+def feed_server(sample, settings):
     body = sample("feed.rss")
     hits: list[dict] = []
 
@@ -287,10 +287,11 @@ def feed_server(sample):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 8403), Handler)
+    settings.INGEST_FETCH_ALLOW = ["127.0.0.1/32"]  # the test's own server, on the loopback
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield "http://127.0.0.1:8403/feed.rss", hits
+    yield f"http://127.0.0.1:{server.server_address[1]}/feed.rss", hits
     server.shutdown()
     server.server_close()
 
@@ -314,12 +315,39 @@ def test_a_feed_is_polled_with_etag_and_last_modified_and_a_304_adds_nothing(
     assert Report.objects.count() == 2 and ImportRun.objects.count() == 1
 
 
-def test_an_unreachable_feed_records_the_error_for_a_retry(db):
-    feed = Feed.objects.create(name="Down", url="http://127.0.0.1:8409/none")
+def test_an_unreachable_feed_records_the_error_for_a_retry(db, settings):
+    settings.INGEST_FETCH_ALLOW = ["127.0.0.1/32"]
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    feed = Feed.objects.create(name="Down", url=f"http://127.0.0.1:{port}/none")
     with pytest.raises(pipeline.FetchError):
         pipeline.poll_feed(feed.pk, inline=True)
     feed.refresh_from_db()
-    assert "127.0.0.1:8409" in feed.last_error
+    assert f"127.0.0.1:{port}" in feed.last_error
+
+
+def test_a_feed_at_an_internal_address_is_refused_and_says_so(db, feed_server, settings):
+    url, hits = feed_server
+    settings.INGEST_FETCH_ALLOW = []
+    feed = Feed.objects.create(name="Inside", url=url)
+    with pytest.raises(pipeline.FetchRefused):
+        pipeline.poll_feed(feed.pk, inline=True)
+    feed.refresh_from_db()
+    assert feed.last_error.startswith("refused: 127.0.0.1 is a loopback address; feeds and")
+    assert hits == [] and ImportRun.objects.count() == 0
+
+
+def test_the_report_command_refuses_a_metadata_url_with_a_clear_error(db):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError) as refused:
+        command("report", "http://169.254.169.254/latest/meta-data/iam/security-credentials/")
+    assert str(refused.value).startswith(
+        "cannot fetch http://169.254.169.254/latest/meta-data/iam/security-credentials/: "
+        "refused: 169.254.169.254 is a cloud metadata address"
+    )
+    assert ImportRun.objects.count() == 0
 
 
 # --- the command -----------------------------------------------------------------------------------

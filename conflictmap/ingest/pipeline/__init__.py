@@ -8,14 +8,15 @@ The flow is the same in process (`manage.py ingest`) and in Celery workers (task
      acled, zones, snapshots and reports apply each kind of source);
   4. sweep() re-queues whatever is left pending, so a lost broker message delays but loses nothing
      (queueing, sweep).
-Feeds are polled in feeds, fetched in fetching; editors review candidates into events in review.
+Feeds are polled in feeds, fetched in fetching (from the addresses that addresses allows); editors
+review candidates into events in review.
 """
 
 from .claims import ClaimLost, claim_report, claim_run
 from .feeds import claim_feed, due_feeds, poll_feed
 from .fetching import Fetched, fetch
 from .reports import StoreResult, normalise_url, process_report, report_date, store_report
-from .retry import RETRYABLE, FetchError
+from .retry import RETRYABLE, FetchError, FetchRefused
 from .review import (
     MERGE_DAYS,
     MERGE_KM,
@@ -35,6 +36,7 @@ __all__ = [
     "RETRYABLE",
     "ClaimLost",
     "FetchError",
+    "FetchRefused",
     "Fetched",
     "ReviewError",
     "StoreResult",

@@ -10,6 +10,11 @@ class FetchError(Exception):
     """A network failure worth retrying (the tasks retry these with backoff)."""
 
 
+class FetchRefused(ValueError):
+    """A fetch refused for good, not retried: a URL that is not http(s), an address that is not
+    public, a body over the size limit, a 4xx answer. The message says which, for an editor."""
+
+
 # Errors of the database connection or the network: worth a retry, not a failure.
 RETRYABLE: tuple[type[Exception], ...] = (
     FetchError,
