@@ -188,18 +188,15 @@ class FeedAdmin(admin.ModelAdmin):
     readonly_fields = ("etag", "last_modified", "last_polled_at", "last_error")
     actions = ["poll_now"]
 
-    @admin.action(description="Poll the selected feeds now")
+    @admin.action(description="Poll the selected feeds now (queued for the workers)")
     def poll_now(self, request: HttpRequest, queryset) -> None:
-        for feed in queryset:
-            try:
-                run = pipeline.poll_feed(feed.pk, inline=True, force=True)
-            except (pipeline.FetchError, ValueError) as exc:
-                messages.error(request, f"{feed}: {exc}")
-                continue
-            if run is None:
-                messages.info(request, f"{feed}: not modified since the last poll")
-            else:
-                messages.info(request, f"{feed}: {run.created} new reports, {run.unchanged} known")
+        # Queued, not fetched here: a slow or hostile server must not hold a web worker.
+        queued = pipeline.poll_soon(list(queryset.values_list("pk", flat=True)))
+        messages.info(
+            request,
+            f"{queued} feed(s) queued for polling. The workers fetch them in a moment: see "
+            "each feed's last poll and last error, and its new import runs.",
+        )
 
 
 @admin.register(Report)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
 from pathlib import Path
 
@@ -133,3 +135,47 @@ def sample():
         return (DATA / name).read_bytes()
 
     return read
+
+
+def queued_messages() -> list[tuple[str, list]]:
+    """The task names and arguments waiting in the (in-memory) broker's default queue."""
+    from conflictmap.celery import app
+
+    found = []
+    with app.connection_for_write() as conn:
+        while (message := conn.default_channel.basic_get("celery", no_ack=True)) is not None:
+            found.append((message.headers["task"], message.decode()[0]))
+    return found
+
+
+@pytest.fixture
+def feed_server(sample, settings):
+    """The RSS sample served on the loopback (allowed for this test), honouring its ETag; yields
+    the feed's URL and the headers of each request it got."""
+    body = sample("feed.rss")
+    hits: list[dict] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hits.append(dict(self.headers))
+            if self.headers.get("If-None-Match") == '"v1"':
+                self.send_response(304)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("ETag", '"v1"')
+            self.send_header("Last-Modified", "Sun, 01 Dec 2024 10:00:00 GMT")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    settings.INGEST_FETCH_ALLOW = ["127.0.0.1/32"]  # the test's own server, on the loopback
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/feed.rss", hits
+    server.shutdown()
+    server.server_close()

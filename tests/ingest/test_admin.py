@@ -7,10 +7,13 @@ import datetime as dt
 from django.contrib.gis.geos import Point
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from conflictmap.events.models import Event
 from conflictmap.ingest import pipeline
-from conflictmap.ingest.models import Candidate, ImportRun, Report
+from conflictmap.ingest.models import Candidate, Feed, ImportRun, Report
+
+from .conftest import queued_messages
 
 
 def paste(admin_client, text: str, published: str = "2024-12-02"):
@@ -154,3 +157,23 @@ def test_feed_and_report_lists_render(admin_client, gazetteer):
     assert admin_client.get(reverse("admin:ingest_feed_add")).status_code == 200
     page = admin_client.get(reverse("admin:ingest_report_changelist")).content.decode()
     assert "Regime artillery shelled Saraqib" in page
+
+
+def test_poll_now_queues_the_poll_for_a_worker_instead_of_fetching_in_the_request(
+    admin_client, gazetteer, feed_server, django_capture_on_commit_callbacks
+):
+    url, hits = feed_server
+    feed = Feed.objects.create(name="Wire", url=url, interval_minutes=60)
+    Feed.objects.filter(pk=feed.pk).update(next_poll_at=timezone.now() + dt.timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:ingest_feed_changelist"),
+            {"action": "poll_now", "_selected_action": [feed.pk]},
+            follow=True,
+        )
+    assert "1 feed(s) queued for polling" in response.content.decode()
+    assert hits == [] and ImportRun.objects.count() == 0  # nothing fetched in the web request
+    assert queued_messages() == [("conflictmap.ingest.tasks.poll_feed", [feed.pk])]
+    assert pipeline.due_feeds() == [feed.pk]  # due now: a lost message is polled by beat
+    run = pipeline.poll_feed(feed.pk, inline=True)  # what the worker does with the message
+    assert len(hits) == 1 and run.created == 2

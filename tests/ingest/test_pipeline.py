@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import http.server
 import json
 import socket
-import threading
 
 import pytest
 from django.core.management import call_command
@@ -17,7 +15,7 @@ from conflictmap.ingest import pipeline
 from conflictmap.ingest.models import Candidate, Feed, ImportRun, Report
 from conflictmap.territory.models import Faction, ZoneVersion
 
-from .conftest import wait_for
+from .conftest import queued_messages, wait_for
 from .test_parsers import HEADER, acled_row
 
 
@@ -225,17 +223,6 @@ def test_the_sweep_leaves_recently_queued_work_alone(gazetteer):
     assert pipeline.sweep(min_age=60)["reports"] == 0  # re-queued a moment ago by another sweep
 
 
-def queued_messages() -> list[tuple[str, list]]:
-    """The task names and arguments waiting in the (in-memory) broker's default queue."""
-    from conflictmap.celery import app
-
-    found = []
-    with app.connection_for_write() as conn:
-        while (message := conn.default_channel.basic_get("celery", no_ack=True)) is not None:
-            found.append((message.headers["task"], message.decode()[0]))
-    return found
-
-
 def test_stored_work_is_queued_only_once_the_transaction_commits(
     gazetteer, django_capture_on_commit_callbacks
 ):
@@ -263,37 +250,6 @@ def test_when_the_broker_is_down_the_work_stays_stored_and_the_sweep_says_so(
 
 
 # --- feeds -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def feed_server(sample, settings):
-    body = sample("feed.rss")
-    hits: list[dict] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            hits.append(dict(self.headers))
-            if self.headers.get("If-None-Match") == '"v1"':
-                self.send_response(304)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("ETag", '"v1"')
-            self.send_header("Last-Modified", "Sun, 01 Dec 2024 10:00:00 GMT")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    settings.INGEST_FETCH_ALLOW = ["127.0.0.1/32"]  # the test's own server, on the loopback
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/feed.rss", hits
-    server.shutdown()
-    server.server_close()
 
 
 def test_a_feed_is_polled_with_etag_and_last_modified_and_a_304_adds_nothing(

@@ -13,7 +13,7 @@ review candidates into events in review.
 """
 
 from .claims import ClaimLost, claim_report, claim_run
-from .feeds import claim_feed, due_feeds, poll_feed
+from .feeds import claim_feed, due_feeds, poll_feed, poll_soon
 from .fetching import Fetched, fetch
 from .reports import StoreResult, normalise_url, process_report, report_date, store_report
 from .retry import RETRYABLE, FetchError, FetchRefused
@@ -51,6 +51,7 @@ __all__ = [
     "merge_candidate",
     "normalise_url",
     "poll_feed",
+    "poll_soon",
     "process_report",
     "process_run",
     "reject_candidate",
