@@ -264,8 +264,13 @@ INGEST_SWEEP_MIN_AGE = env_int("INGEST_SWEEP_MIN_AGE", 60)
 INGEST_FETCH_ALLOW = env_hosts_or_networks("INGEST_FETCH_ALLOW", "")
 INGEST_FETCH_TIMEOUT = env_int("INGEST_FETCH_TIMEOUT", 30, minimum=1)
 INGEST_FETCH_MAX_BYTES = env_int("INGEST_FETCH_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
-# Files given to ingestion (admin upload, `ingest` command) are refused above this size.
+# Files given to ingestion (admin upload, `ingest` command) are refused above this size; an
+# upload is stopped at the limit while it arrives (conflictmap/ingest/uploads.py).
 INGEST_MAX_UPLOAD_BYTES = env_int("INGEST_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1)
+# Django's own request limits, stated: form fields (a pasted report) up to 2.5 MiB in all, and a
+# file above 2.5 MiB goes to a temporary file rather than memory while it is uploaded.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # Map: tiles are configurable; with no tile server reachable the map still draws our own layers.
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")

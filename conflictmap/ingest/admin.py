@@ -19,10 +19,8 @@ from conflictmap.events.models import Event
 from conflictmap.territory.admin import OfflineContextMixin
 from conflictmap.territory.models import Confidence, Faction
 
-from . import pipeline
+from . import limits, pipeline, uploads
 from .models import Candidate, Feed, ImportRun, Rejection, Report
-
-MAX_UPLOAD = 50 * 1024 * 1024
 
 
 class RejectionInline(admin.TabularInline):
@@ -67,13 +65,19 @@ class UploadForm(forms.Form):
         required=False, help_text="Hand to the Celery workers instead of running now."
     )
 
+    def __init__(self, *args, refused: dict[str, str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.refused = refused or {}  # files the upload handler stopped at the size limit
+
     def clean(self) -> dict:
         data = super().clean()
         upload, text = data.get("file"), (data.get("text") or "").strip()
+        if "file" in self.refused:
+            raise forms.ValidationError(limits.too_large(self.refused["file"]))
+        if upload and upload.size > limits.max_upload_bytes():
+            raise forms.ValidationError(limits.too_large(upload.name, upload.size))
         if not upload and not text:
             raise forms.ValidationError("Upload a file or paste a report's text.")
-        if upload and upload.size > MAX_UPLOAD:
-            raise forms.ValidationError(f"The file is larger than {MAX_UPLOAD // 2**20} MB.")
         if text and data.get("kind") != ImportRun.Kind.REPORT:
             raise forms.ValidationError("Pasted text is read as a plain report; choose that kind.")
         if data.get("kind") == ImportRun.Kind.ZONES and not (
@@ -114,9 +118,9 @@ class ImportRunAdmin(admin.ModelAdmin):
         return f"{obj.processed:,} / {obj.total:,} ({100 * obj.processed // obj.total}%)"
 
     def get_urls(self):
-        return [
-            path("upload/", self.admin_site.admin_view(self.upload_view), name="ingest_upload")
-        ] + super().get_urls()
+        # The size limit is set on the request before anything reads its body (uploads.py).
+        view = uploads.limit_uploads(self.admin_site.admin_view(self.upload_view))
+        return [path("upload/", view, name="ingest_upload"), *super().get_urls()]
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
         return HttpResponseRedirect(reverse("admin:ingest_upload"))
@@ -125,7 +129,10 @@ class ImportRunAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
         initial = {"kind": request.GET.get("kind", ImportRun.Kind.ACLED)}
-        form = UploadForm(request.POST or None, request.FILES or None, initial=initial)
+        form = UploadForm(
+            request.POST or None, request.FILES or None, initial=initial,
+            refused=getattr(request, "refused_uploads", None),
+        )  # fmt: skip
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             upload = data.get("file")

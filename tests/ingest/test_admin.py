@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.contrib.gis.geos import Point
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -177,3 +178,63 @@ def test_poll_now_queues_the_poll_for_a_worker_instead_of_fetching_in_the_reques
     assert pipeline.due_feeds() == [feed.pk]  # due now: a lost message is polled by beat
     run = pipeline.poll_feed(feed.pk, inline=True)  # what the worker does with the message
     assert len(hits) == 1 and run.created == 2
+
+
+# --- size limits -----------------------------------------------------------------------------
+
+
+def test_an_upload_over_the_size_limit_is_stopped_and_the_form_says_so(
+    admin_client, factions, sample, settings
+):
+    settings.INGEST_MAX_UPLOAD_BYTES = 1000
+    big = SimpleUploadedFile("acled.csv", sample("acled_sample.csv"), content_type="text/csv")
+    assert big.size > 1000
+    response = admin_client.post(
+        reverse("admin:ingest_upload"), {"kind": "acled", "file": big, "confidence": "confirmed"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "acled.csv is larger than that: files of at most 1,000 bytes" in page
+    assert "INGEST_MAX_UPLOAD_BYTES" in page
+    assert ImportRun.objects.count() == 0
+    settings.INGEST_MAX_UPLOAD_BYTES = big.size  # at the limit: taken
+    big.seek(0)
+    admin_client.post(
+        reverse("admin:ingest_upload"), {"kind": "acled", "file": big, "confidence": "confirmed"}
+    )
+    assert ImportRun.objects.get().created == 7
+
+
+def test_the_size_limit_handler_never_passes_on_more_than_the_limit(rf, settings):
+    from django.core.files.uploadhandler import SkipFile
+
+    from conflictmap.ingest.uploads import SizeLimitHandler
+
+    request = rf.post("/")
+    handler = SizeLimitHandler(request, 100)
+    handler.new_file("file", "a.csv", "text/csv", None)
+    assert handler.receive_data_chunk(b"x" * 60, 0) == b"x" * 60
+    with pytest.raises(SkipFile):
+        handler.receive_data_chunk(b"x" * 60, 60)
+    assert request.refused_uploads == {"file": "a.csv"}
+
+
+def test_pasted_text_over_djangos_limit_is_sent_back_with_a_message(admin_client, db, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = paste(admin_client, "Clashes in Saraqib. " * 100)
+    assert response.status_code == 302 and response.url == reverse("admin:ingest_upload")
+    page = admin_client.get(response.url).content.decode()
+    assert "The form&#x27;s text is larger than 1,000 bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)" in page
+    assert ImportRun.objects.count() == 0 and Report.objects.count() == 0
+
+
+def test_the_upload_page_still_checks_csrf(admin_user, db):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:ingest_upload"), {"kind": "report", "text": "Clashes in Saraqib."}
+    )
+    assert response.status_code == 403
+    assert ImportRun.objects.count() == 0

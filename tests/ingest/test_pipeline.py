@@ -471,3 +471,21 @@ def test_a_bad_report_date_is_said_and_the_report_still_goes_in(db):
     assert [r.reason for r in run.rejections.all()] == [
         "report date '31/12/2024' is not YYYY-MM-DD; the text's own date is kept"
     ]
+
+
+def test_the_command_refuses_a_file_over_the_size_limit_before_storing_any(
+    factions, sample, tmp_path, settings
+):
+    from django.core.management import CommandError
+
+    (tmp_path / "a.csv").write_bytes((HEADER + "\n" + acled_row() + "\n").encode())
+    (tmp_path / "b.csv").write_bytes(sample("acled_sample.csv"))
+    settings.INGEST_MAX_UPLOAD_BYTES = 1000
+    size = (tmp_path / "b.csv").stat().st_size
+    with pytest.raises(CommandError) as refused:
+        command("acled", str(tmp_path))
+    assert str(refused.value) == (
+        f"{tmp_path / 'b.csv'} is {size:,} bytes: files of at most 1,000 bytes "
+        "(0.000953674 MiB, INGEST_MAX_UPLOAD_BYTES) are taken"
+    )
+    assert ImportRun.objects.count() == 0

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from conflictmap.ingest import pipeline
+from conflictmap.ingest import limits, pipeline
 from conflictmap.ingest.models import Feed, ImportRun
 from conflictmap.ingest.pipeline.snapshot_diff import Tolerance
 from conflictmap.territory.models import Confidence, Faction, Status
@@ -241,6 +241,10 @@ class Command(BaseCommand):
             files = [path]
         else:
             raise CommandError(f"{source}: no such file, folder or http(s) URL")
+        limit = limits.max_upload_bytes()
+        for p in files:  # all checked before any is read or stored: all or nothing
+            if p.stat().st_size > limit:
+                raise CommandError(limits.too_large(str(p), p.stat().st_size))
         for p in files:
             yield p.name, "", read_vector_file(p), None
 
