@@ -249,6 +249,18 @@ CELERY_TIMEZONE = "UTC"
 # re-queues pending work well before that anyway.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Every task's time limits, in seconds (0: none). At the soft limit the task is interrupted with
+# an exception: its item records it and is retried (a big import resumes where it stopped); at
+# the hard limit the worker process running it is killed and replaced, and the item's attempt is
+# counted by the claim that re-takes it. The soft limit must come first.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 900) or None
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 960) or None
+if (CELERY_TASK_SOFT_TIME_LIMIT or 0) >= (CELERY_TASK_TIME_LIMIT or float("inf")):
+    raise ImproperlyConfigured(
+        f"CELERY_TASK_SOFT_TIME_LIMIT ({CELERY_TASK_SOFT_TIME_LIMIT}) must be less than "
+        f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT}), so that a task can stop cleanly "
+        "before its worker is killed"
+    )
 CELERY_BEAT_SCHEDULE = {
     "poll-due-feeds": {"task": "conflictmap.ingest.tasks.poll_due_feeds", "schedule": 60.0},
     "sweep-pending": {"task": "conflictmap.ingest.tasks.sweep_pending", "schedule": 120.0},
@@ -258,6 +270,11 @@ CELERY_BEAT_SCHEDULE = {
 # A timeout of 0 would let a second worker take every claim at once: at least one second.
 INGEST_CLAIM_TIMEOUT = env_int("INGEST_CLAIM_TIMEOUT", 300, minimum=1)
 INGEST_SWEEP_MIN_AGE = env_int("INGEST_SWEEP_MIN_AGE", 60)
+# An import run or report whose attempts reach INGEST_MAX_ATTEMPTS, or a feed with that many
+# failed polls in a row, is marked failed with the reason instead of being tried again forever;
+# a task's retries wait INGEST_RETRY_BACKOFF seconds, doubled each time (up to ten minutes).
+INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 5, minimum=1)
+INGEST_RETRY_BACKOFF = env_int("INGEST_RETRY_BACKOFF", 5)
 # Fetching feeds and articles: only public addresses (checked after DNS, on every redirect)
 # unless listed here; the whole fetch ends within INGEST_FETCH_TIMEOUT seconds, however slowly
 # the server sends; a body larger than INGEST_FETCH_MAX_BYTES is refused.

@@ -23,6 +23,11 @@ from . import limits, pipeline, uploads
 from .models import Candidate, Feed, ImportRun, Rejection, Report
 
 
+def short_error(error: str) -> str:
+    """An item's error in a list: enough to tell one reason from another (the whole on its page)."""
+    return error if len(error) <= 160 else error[:159] + "…"
+
+
 class RejectionInline(admin.TabularInline):
     model = Rejection
     extra = 0
@@ -91,7 +96,7 @@ class UploadForm(forms.Form):
 class ImportRunAdmin(admin.ModelAdmin):
     list_display = (
         "id", "kind", "name", "state", "progress", "created", "updated", "unchanged", "rejected",
-        "created_at",
+        "attempts", "why", "created_at",
     )  # fmt: skip
     list_filter = ("kind", "state")
     search_fields = ("filename", "url")
@@ -106,6 +111,10 @@ class ImportRunAdmin(admin.ModelAdmin):
     @admin.display(description="file or URL")
     def name(self, obj: ImportRun) -> str:
         return obj.filename or obj.url
+
+    @admin.display(description="error")
+    def why(self, obj: ImportRun) -> str:
+        return short_error(obj.error)
 
     @admin.display(description="size")
     def size(self, obj: ImportRun) -> str:
@@ -178,22 +187,45 @@ class ImportRunAdmin(admin.ModelAdmin):
         return render(request, "admin/ingest/upload.html", context)
 
 
+class PollingState(admin.SimpleListFilter):
+    title = "polling"
+    parameter_name = "polling"
+
+    def lookups(self, request, model_admin):
+        return [("on", "Polled on schedule"), ("failing", "Failing"), ("gave_up", "Gave up")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "on":
+            return queryset.filter(failed_at__isnull=True, attempts=0)
+        if self.value() == "failing":  # its last poll failed, its attempts have not run out
+            return queryset.filter(failed_at__isnull=True, attempts__gt=0).exclude(last_error="")
+        if self.value() == "gave_up":
+            return queryset.filter(failed_at__isnull=False)
+        return queryset
+
+
 @admin.register(Feed)
 class FeedAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (
-        "name",
-        "url",
-        "active",
-        "interval_minutes",
-        "last_polled_at",
-        "next_poll_at",
-        "last_error",
-    )
-    list_filter = ("active",)
+        "name", "url", "active", "interval_minutes", "last_polled_at", "next_poll_at",
+        "attempts", "failed_at", "why",
+    )  # fmt: skip
+    list_filter = ("active", PollingState)
     search_fields = ("name", "url")
-    readonly_fields = ("etag", "last_modified", "last_polled_at", "last_error")
+    readonly_fields = (
+        "etag", "last_modified", "last_polled_at", "last_error", "attempts", "failed_at"
+    )  # fmt: skip
     actions = ["poll_now"]
+
+    @admin.display(description="last error")
+    def why(self, obj: Feed) -> str:
+        return short_error(obj.last_error)
+
+    def save_model(self, request, obj: Feed, form, change: bool) -> None:
+        if change and "url" in form.changed_data:  # a new address: polling starts afresh
+            obj.failed_at, obj.attempts = None, 0
+        super().save_model(request, obj, form, change)
 
     @admin.action(description="Poll the selected feeds now (queued for the workers)")
     def poll_now(self, request: HttpRequest, queryset) -> None:
@@ -208,7 +240,10 @@ class FeedAdmin(admin.ModelAdmin):
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "publisher", "published_at", "state", "n_candidates", "received_at")
+    list_display = (
+        "__str__", "publisher", "published_at", "state", "n_candidates", "attempts", "why",
+        "received_at",
+    )  # fmt: skip
     list_filter = ("state", "feed", "language")
     search_fields = ("title", "url", "text")
     date_hierarchy = "received_at"
@@ -225,6 +260,10 @@ class ReportAdmin(admin.ModelAdmin):
     def n_candidates(self, obj: Report) -> int:
         return obj._candidates
 
+    @admin.display(description="error")
+    def why(self, obj: Report) -> str:
+        return short_error(obj.error)
+
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
         return HttpResponseRedirect(reverse("admin:ingest_upload") + "?kind=report")
 
@@ -232,7 +271,10 @@ class ReportAdmin(admin.ModelAdmin):
     def extract_again(self, request: HttpRequest, queryset) -> None:
         done = 0
         for report in queryset:
-            Report.objects.filter(pk=report.pk).update(state=Report.State.PENDING)
+            # An editor asking is a fresh start, also for a report whose attempts ran out.
+            Report.objects.filter(pk=report.pk).update(
+                state=Report.State.PENDING, attempts=0, error=""
+            )
             done += pipeline.process_report(report.pk)
         messages.info(request, f"{done} report(s) extracted again.")
 

@@ -20,6 +20,14 @@ class Feed(models.Model):
     last_polled_at = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Polls started since the last one that succeeded."
+    )
+    failed_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When polling gave up (INGEST_MAX_ATTEMPTS polls in a row failed; the last "
+        "error says why). \"Poll now\" or a new URL starts again.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["name"]

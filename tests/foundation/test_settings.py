@@ -23,6 +23,14 @@ SETTING_OF = {
     "SECURE_HSTS_SECONDS": "s.SECURE_HSTS_SECONDS",
     "INGEST_CLAIM_TIMEOUT": "s.INGEST_CLAIM_TIMEOUT",
     "INGEST_SWEEP_MIN_AGE": "s.INGEST_SWEEP_MIN_AGE",
+    "INGEST_MAX_ATTEMPTS": "s.INGEST_MAX_ATTEMPTS",
+    "INGEST_RETRY_BACKOFF": "s.INGEST_RETRY_BACKOFF",
+    "INGEST_FETCH_ALLOW": "s.INGEST_FETCH_ALLOW",
+    "INGEST_FETCH_TIMEOUT": "s.INGEST_FETCH_TIMEOUT",
+    "INGEST_FETCH_MAX_BYTES": "s.INGEST_FETCH_MAX_BYTES",
+    "INGEST_MAX_UPLOAD_BYTES": "s.INGEST_MAX_UPLOAD_BYTES",
+    "CELERY_TASK_SOFT_TIME_LIMIT": "s.CELERY_TASK_SOFT_TIME_LIMIT",
+    "CELERY_TASK_TIME_LIMIT": "s.CELERY_TASK_TIME_LIMIT",
     "LOG_LEVEL": "s.LOGGING['root']['level']",
 }
 PRINT_SETTINGS = (
@@ -61,6 +69,10 @@ WRONG = {
     "SECURE_HSTS_SECONDS=-1": "SECURE_HSTS_SECONDS='-1' is not a whole number of at least 0",
     "INGEST_CLAIM_TIMEOUT=0": "INGEST_CLAIM_TIMEOUT='0' is not a whole number of at least 1 (e.g. 300)",
     "INGEST_SWEEP_MIN_AGE=1m": "INGEST_SWEEP_MIN_AGE='1m' is not a whole number of at least 0 (e.g. 60)",
+    "INGEST_MAX_ATTEMPTS=0": "INGEST_MAX_ATTEMPTS='0' is not a whole number of at least 1 (e.g. 5)",
+    "INGEST_FETCH_TIMEOUT=30s": "INGEST_FETCH_TIMEOUT='30s' is not a whole number of at least 1 (e.g. 30)",
+    "INGEST_FETCH_ALLOW=10.0.0.0/8,not a host!": "INGEST_FETCH_ALLOW: 'not a host!' is neither a host name nor an IP network (e.g. 10.0.0.0/8)",
+    "CELERY_TASK_SOFT_TIME_LIMIT=1000": "CELERY_TASK_SOFT_TIME_LIMIT (1000) must be less than CELERY_TASK_TIME_LIMIT (960), so that a task can stop cleanly before its worker is killed",
     "LOG_LEVEL=verbose": "LOG_LEVEL='verbose' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     "REDIS_URL=127.0.0.1:6379": "REDIS_URL is not a Redis URL: it must start with redis://, rediss:// or unix://",
     "DATABASE_URL=mysqlx://127.0.0.1/x": "DATABASE_URL is not a usable database URL: Scheme 'mysqlx://' is unknown",
@@ -92,6 +104,17 @@ SPELLINGS = {
     "SECURE_HSTS_SECONDS": [("0", 0), ("3600", 3600)],
     "INGEST_CLAIM_TIMEOUT": [("1", 1), ("300", 300)],
     "INGEST_SWEEP_MIN_AGE": [("0", 0), ("60", 60)],
+    "INGEST_MAX_ATTEMPTS": [("1", 1), (" 8 ", 8)],
+    "INGEST_RETRY_BACKOFF": [("0", 0), ("5", 5)],
+    "INGEST_FETCH_ALLOW": [
+        ("127.0.0.1/32, feeds.internal", ["127.0.0.1/32", "feeds.internal"]),
+        ("", []),
+    ],
+    "INGEST_FETCH_TIMEOUT": [("1", 1), ("120", 120)],
+    "INGEST_FETCH_MAX_BYTES": [("1024", 1024), ("20971520", 20971520)],
+    "INGEST_MAX_UPLOAD_BYTES": [("1", 1), ("52428800", 52428800)],
+    "CELERY_TASK_SOFT_TIME_LIMIT": [("0", None), ("10", 10)],
+    "CELERY_TASK_TIME_LIMIT": [("30", 30), ("0", None)],
     "LOG_LEVEL": [("warning", "WARNING"), ("ERROR", "ERROR")],
 }
 
@@ -113,6 +136,14 @@ DEFAULTS = {
     "SECURE_HSTS_SECONDS": (0, 31536000),
     "INGEST_CLAIM_TIMEOUT": (300, 300),
     "INGEST_SWEEP_MIN_AGE": (60, 60),
+    "INGEST_MAX_ATTEMPTS": (5, 5),
+    "INGEST_RETRY_BACKOFF": (5, 5),
+    "INGEST_FETCH_ALLOW": ([], []),
+    "INGEST_FETCH_TIMEOUT": (30, 30),
+    "INGEST_FETCH_MAX_BYTES": (20971520, 20971520),
+    "INGEST_MAX_UPLOAD_BYTES": (52428800, 52428800),
+    "CELERY_TASK_SOFT_TIME_LIMIT": (900, 900),
+    "CELERY_TASK_TIME_LIMIT": (960, 960),
     "LOG_LEVEL": ("INFO", "INFO"),
 }
 

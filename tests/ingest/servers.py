@@ -124,4 +124,4 @@ def dribble(interval: float, *, headers_too: bool = False, for_seconds: float = 
 
 
 def say_nothing(server: Server, conn: socket.socket, request: bytes) -> None:
-    server.wait(30)
+    server.wait(120)  # longer than any test waits; the server stopping ends it

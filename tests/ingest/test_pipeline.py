@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
+import time
 
 import pytest
 from django.core.management import call_command
@@ -420,19 +421,129 @@ def test_a_network_error_hands_the_run_back_for_a_retry_and_a_bug_marks_it_faile
         return run
 
     lost = run_meeting(ConnectionResetError("connection reset by peer"))
-    assert (lost.state, lost.error) == ("pending", "")
-    assert pipeline.process_run(lost.pk).created == 7  # the retry claims it again
+    assert (lost.state, lost.error) == ("pending", "ConnectionResetError: connection reset by peer")
+    retried = pipeline.process_run(lost.pk)  # the retry claims it again
+    assert (retried.state, retried.created, retried.error, retried.attempts) == ("done", 7, "", 2)
     broken = run_meeting(KeyError("oops"))
     assert (broken.state, broken.error) == ("failed", "KeyError: 'oops'")
 
 
-def test_a_task_is_retried_on_transport_errors_with_backoff_and_late_acks():
-    from conflictmap.ingest import tasks
+def test_a_worker_retries_a_task_that_meets_a_transport_error_and_it_then_succeeds(
+    gazetteer, in_process_worker, settings, monkeypatch
+):
+    from django.db import OperationalError
 
-    for task in (tasks.process_run, tasks.process_report, tasks.poll_feed):
-        assert task.acks_late and task.reject_on_worker_lost
-        # The errors the pipeline hands its claim back for are the ones the tasks retry.
-        assert task.autoretry_for == pipeline.RETRYABLE and task.retry_backoff
+    from conflictmap.ingest import extract
+
+    settings.INGEST_RETRY_BACKOFF = 0
+    real, calls = extract.extract, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(extract, "extract", flaky)
+    report = pipeline.store_report("Clashes in Saraqib yesterday.", queue=True).report
+    assert wait_for(lambda: Report.objects.get(pk=report.pk).state == "processed", 20)
+    report.refresh_from_db()
+    assert (report.attempts, report.error, len(calls)) == (2, "", 2)
+
+
+def test_a_worker_gives_up_after_the_last_attempt_and_marks_the_item_failed_with_the_reason(
+    gazetteer, in_process_worker, settings, monkeypatch
+):
+    from django.db import OperationalError
+
+    from conflictmap.ingest import extract
+
+    settings.INGEST_RETRY_BACKOFF = 0
+    settings.INGEST_MAX_ATTEMPTS = 3
+    calls = []
+
+    def lost_connection(*args, **kwargs):
+        calls.append(1)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(extract, "extract", lost_connection)
+    report = pipeline.store_report("Clashes in Saraqib yesterday.", queue=True).report
+    assert wait_for(lambda: Report.objects.get(pk=report.pk).state == "failed", 20)
+    report.refresh_from_db()
+    assert report.attempts == 3 and len(calls) == 3
+    assert report.error == (
+        "gave up after 3 attempts; the last one failed with OperationalError: server closed "
+        "the connection unexpectedly"
+    )
+    time.sleep(0.5)  # nothing was queued again: no fourth try comes
+    assert len(calls) == 3 and queued_messages() == []
+    assert pipeline.sweep(min_age=0)["reports"] == 0  # and the sweep leaves it to an editor
+
+
+def test_a_claim_whose_attempts_ran_out_marks_the_item_failed_saying_none_finished(
+    factions, sample, settings
+):
+    settings.INGEST_MAX_ATTEMPTS = 2
+    run = pipeline.create_run("acled", sample("acled_sample.csv"), filename="a.csv")
+    report = pipeline.store_report("Clashes in Saraqib.").report
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    # Two workers took each and vanished (killed, or at the hard time limit) without a word.
+    ImportRun.objects.filter(pk=run.pk).update(
+        state="running", attempts=2, claimed_at=long_ago, heartbeat_at=long_ago
+    )
+    Report.objects.filter(pk=report.pk).update(state="processing", attempts=2, claimed_at=long_ago)
+    assert pipeline.process_run(run.pk) is None
+    assert pipeline.process_report(report.pk) is False
+    reason = (
+        "gave up after 2 attempts: none of them finished (the worker stopped or was killed, e.g. "
+        "at the task's hard time limit, CELERY_TASK_TIME_LIMIT)"
+    )
+    run.refresh_from_db()
+    report.refresh_from_db()
+    assert (run.state, run.error, run.created) == ("failed", reason, 0)
+    assert run.finished_at is not None
+    assert (report.state, report.error) == ("failed", reason)
+
+
+def test_the_sweep_marks_exhausted_work_failed_instead_of_queuing_it_again(gazetteer, settings):
+    settings.INGEST_MAX_ATTEMPTS = 2
+    exhausted = pipeline.store_report("Clashes in Saraqib.").report
+    fresh = pipeline.store_report("Airstrikes hit Idlib.").report
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    Report.objects.filter(pk=exhausted.pk).update(
+        state="processing", attempts=2, claimed_at=long_ago, error="TimeoutError: timed out"
+    )
+    result = pipeline.sweep(min_age=0)
+    assert (result["gave_up"], result["reports"]) == (1, 1)
+    assert queued_messages() == [("conflictmap.ingest.tasks.process_report", [fresh.pk])]
+    assert Report.objects.get(pk=exhausted.pk).error == (
+        "gave up after 2 attempts; the last one failed with TimeoutError: timed out"
+    )
+
+
+def test_a_feed_that_keeps_failing_gives_up_until_an_editor_asks_again(db, settings):
+    settings.INGEST_MAX_ATTEMPTS = 2
+    settings.INGEST_FETCH_ALLOW = ["127.0.0.1/32"]
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    feed = Feed.objects.create(name="Down", url=f"http://127.0.0.1:{port}/rss")
+    for attempt in (1, 2):
+        Feed.objects.filter(pk=feed.pk).update(next_poll_at=timezone.now())  # its next slot
+        with pytest.raises(pipeline.FetchError):
+            pipeline.poll_feed(feed.pk)
+        feed.refresh_from_db()
+        assert feed.attempts == attempt
+    assert feed.failed_at is not None
+    assert feed.last_error == (
+        f"gave up after 2 attempts; the last one failed with 127.0.0.1:{port}: cannot connect "
+        "(127.0.0.1: Connection refused)"
+    )
+    Feed.objects.filter(pk=feed.pk).update(next_poll_at=timezone.now())
+    assert pipeline.due_feeds() == []  # no longer polled
+    assert pipeline.poll_soon([feed.pk]) == 1  # an editor's "poll now" starts afresh
+    feed.refresh_from_db()
+    assert (feed.failed_at, feed.attempts, pipeline.due_feeds()) == (None, 0, [feed.pk])
 
 
 def test_the_feed_command_reads_a_saved_atom_file_and_refuses_an_html_page(

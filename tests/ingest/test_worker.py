@@ -98,7 +98,10 @@ def broker(redis_server, settings, use_broker):
 
 
 class Worker:
-    def __init__(self, broker_url: str, log: Path) -> None:
+    """`celery worker` in its own process group (prefork, two children), with the test's
+    database and broker, and any other settings as environment variables."""
+
+    def __init__(self, broker_url: str, log: Path, **env: str) -> None:
         db = connection.settings_dict
         url = dj_database_url.parse(
             os.environ.get("DATABASE_URL", "postgis://postgres@127.0.0.1:5432/x")
@@ -111,6 +114,7 @@ class Worker:
             "REDIS_URL": broker_url,
             "INGEST_CLAIM_TIMEOUT": str(CLAIM_TIMEOUT),
             "PYTHONUNBUFFERED": "1",
+            **env,
         }
         self.log = log
         self.proc: subprocess.Popen | None = None

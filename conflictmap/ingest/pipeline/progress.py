@@ -43,4 +43,5 @@ def finish_run(run: ImportRun, token: dt.datetime, **fields) -> None:
     with transaction.atomic():
         hold_run(run, token)
         fields.setdefault("state", ImportRun.State.DONE)
+        fields.setdefault("error", "")  # what an earlier attempt met is over
         ImportRun.objects.filter(pk=run.pk).update(finished_at=timezone.now(), **fields)

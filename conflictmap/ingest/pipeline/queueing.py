@@ -27,7 +27,12 @@ PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step"
 def send(task_name: str, pk: int) -> bool:
     """Publish a task; if the broker is down, log and leave it to the sweep."""
     try:
-        celery_app.send_task(task_name, args=[pk], retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+        # No time limits in the message: a publisher that has the task registered would put its
+        # own settings' limits there, and a message's limits override the worker's settings.
+        celery_app.send_task(
+            task_name, args=[pk], retry=True, retry_policy=PUBLISH_RETRY_POLICY,
+            time_limit=None, soft_time_limit=None,
+        )  # fmt: skip
     except Exception as exc:  # broker unreachable: the row is stored, the sweep will re-queue it
         log.warning("could not queue %s(%s): %s; the sweep will re-queue it", task_name, pk, exc)
         return False

@@ -20,10 +20,10 @@ from ..models import Candidate, Feed, ImportRun, Report
 from ..parsers import Problem
 from ..parsers import feed as feed_parser
 from ..parsers import text as text_parser
-from .claims import claim_report, hold_run
+from .claims import REPORT_FAILED, claim_report, hand_back, hold_run
 from .progress import finish_run, record_parse_results
 from .queueing import PROCESS_REPORT, queue_on_commit
-from .retry import RETRYABLE
+from .retry import RETRYABLE, error_text
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +110,12 @@ def process_report(pk: int) -> bool:
         return False
     try:
         return _process_claimed_report(pk, token)
-    except RETRYABLE:
-        Report.objects.filter(pk=pk, claimed_at=token).update(state=Report.State.PENDING)
-        raise
+    except RETRYABLE as exc:
+        ours = Report.objects.filter(pk=pk, claimed_at=token)
+        if hand_back(ours, exc, pending={"state": Report.State.PENDING}, failed=REPORT_FAILED):
+            raise
+        log.warning("report %s failed: its attempts ran out (%s)", pk, error_text(exc))
+        return False
 
 
 def _process_claimed_report(pk: int, token: dt.datetime) -> bool:
@@ -124,7 +127,7 @@ def _process_claimed_report(pk: int, token: dt.datetime) -> bool:
     except Exception as exc:
         log.exception("extraction failed for report %s", pk)
         Report.objects.filter(pk=pk, claimed_at=token).update(
-            state=Report.State.FAILED, error=f"{exc.__class__.__name__}: {exc}"[:4000]
+            state=Report.State.FAILED, error=error_text(exc)
         )
         return False
     with transaction.atomic():

@@ -1,8 +1,10 @@
 """Which errors are worth a retry: one list, for the pipeline (which hands its claim back) and for
-the tasks' `autoretry_for` (which retry with backoff)."""
+the tasks (which retry with backoff), and how an error is written on the item it stopped."""
 
 from __future__ import annotations
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 
@@ -15,11 +17,24 @@ class FetchRefused(ValueError):
     public, a body over the size limit, a 4xx answer. The message says which, for an editor."""
 
 
-# Errors of the database connection or the network: worth a retry, not a failure.
+# Errors of the database connection or the network, and a task stopped at its soft time limit
+# (a big import resumes where it stopped): worth a retry, not a failure. Each try counts as an
+# attempt, and INGEST_MAX_ATTEMPTS of them end in failure (claims.py).
 RETRYABLE: tuple[type[Exception], ...] = (
     FetchError,
     OperationalError,
     InterfaceError,
     ConnectionError,
     TimeoutError,
+    SoftTimeLimitExceeded,
 )
+
+
+def error_text(exc: BaseException) -> str:
+    """An error as an editor reads it on the item it stopped."""
+    if isinstance(exc, FetchError | FetchRefused):
+        return str(exc)[:4000]  # these say what and where already
+    if isinstance(exc, SoftTimeLimitExceeded):
+        limit = getattr(settings, "CELERY_TASK_SOFT_TIME_LIMIT", None)
+        return f"stopped at the task's soft time limit of {limit} s (CELERY_TASK_SOFT_TIME_LIMIT)"
+    return f"{exc.__class__.__name__}: {exc}"[:4000]

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from ..models import Feed, ImportRun, Report
 from .acled import apply_acled
-from .claims import ClaimLost, claim_run
+from .claims import RUN_FAILED, ClaimLost, claim_run, hand_back
 from .queueing import PROCESS_RUN, queue_on_commit
 from .reports import apply_feed, apply_report
-from .retry import RETRYABLE
+from .retry import RETRYABLE, error_text
 from .snapshots import apply_snapshots
 from .zones import apply_zones
 
@@ -69,16 +69,17 @@ def process_run(pk: int, *, inline: bool = False) -> ImportRun | None:
     except ClaimLost:
         log.info("run %s taken over by another worker", pk)
         return None
-    except RETRYABLE:
-        # Hand the run back so the task's retry (or the sweep) can claim it again.
-        ImportRun.objects.filter(pk=pk, claimed_at=token).update(state=ImportRun.State.PENDING)
-        raise
+    except RETRYABLE as exc:
+        # Hand the run back so the task's retry (or the sweep) can claim it again, unless that
+        # was its last attempt.
+        ours = ImportRun.objects.filter(pk=pk, claimed_at=token)
+        if hand_back(ours, exc, pending={"state": ImportRun.State.PENDING}, failed=RUN_FAILED):
+            raise
+        log.warning("import run %s failed: its attempts ran out (%s)", pk, error_text(exc))
     except Exception as exc:
         log.exception("import run %s failed", pk)
         ImportRun.objects.filter(pk=pk, claimed_at=token).update(
-            state=ImportRun.State.FAILED,
-            error=f"{exc.__class__.__name__}: {exc}"[:4000],
-            finished_at=timezone.now(),
+            state=ImportRun.State.FAILED, error=error_text(exc), finished_at=timezone.now()
         )
         raise
     run.refresh_from_db()

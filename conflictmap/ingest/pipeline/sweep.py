@@ -1,5 +1,6 @@
 """The sweep (beat runs it every two minutes): work left pending or claimed by a worker that went
-quiet is queued again, so a lost broker message delays work but never loses it."""
+quiet is queued again, so a lost broker message delays work but never loses it; work whose
+attempts ran out is marked failed with the reason instead of being queued again forever."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..models import ImportRun, Report
-from .claims import stale_before
+from .claims import REPORT_FAILED, RUN_FAILED, give_up_exhausted, stale_before
 from .queueing import PROCESS_REPORT, PROCESS_RUN, queue_backlog, send
 
 
@@ -26,10 +27,14 @@ def sweep(*, min_age: int | None = None, limit: int = 5000) -> dict:
     now = timezone.now()
     old = now - dt.timedelta(seconds=sweep_min_age() if min_age is None else min_age)
     stale = stale_before(now)
+    report_stale = Q(state=Report.State.PROCESSING, claimed_at__lt=stale)
+    run_stale = Q(state=ImportRun.State.RUNNING, heartbeat_at__lt=stale)
+    gave_up = give_up_exhausted(
+        Report, report_stale | Q(state=Report.State.PENDING), REPORT_FAILED
+    ) + give_up_exhausted(ImportRun, run_stale | Q(state=ImportRun.State.PENDING), RUN_FAILED)
     backlog = queue_backlog()
     pending_too = not backlog  # 0 (drained) or None (unknown)
-    report_q = Q(state=Report.State.PROCESSING, claimed_at__lt=stale)
-    run_q = Q(state=ImportRun.State.RUNNING, heartbeat_at__lt=stale)
+    report_q, run_q = report_stale, run_stale
     if pending_too:
         report_q |= Q(state=Report.State.PENDING, last_queued__lte=old)
         run_q |= Q(state=ImportRun.State.PENDING, last_queued__lte=old)
@@ -49,6 +54,8 @@ def sweep(*, min_age: int | None = None, limit: int = 5000) -> dict:
     ImportRun.objects.filter(pk__in=runs).update(queued_at=now)
     sent = 0
     result = {"reports": len(reports), "runs": len(runs), "backlog": backlog}
+    if gave_up:
+        result["gave_up"] = len(gave_up)
     for name, pks in ((PROCESS_RUN, runs), (PROCESS_REPORT, reports)):
         for pk in pks:
             if not send(name, pk):
