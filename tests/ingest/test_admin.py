@@ -238,3 +238,26 @@ def test_the_upload_page_still_checks_csrf(admin_user, db):
     )
     assert response.status_code == 403
     assert ImportRun.objects.count() == 0
+
+
+def test_items_that_gave_up_are_listed_with_their_reason_and_can_be_filtered(admin_client, db):
+    reason = "gave up after 5 attempts; the last one failed with OperationalError: gone"
+    failed = pipeline.create_run("acled", b"x", filename="failed.csv")
+    ImportRun.objects.filter(pk=failed.pk).update(state="failed", attempts=5, error=reason)
+    pipeline.create_run("acled", b"x", filename="waiting.csv")
+    page = admin_client.get(
+        reverse("admin:ingest_importrun_changelist") + "?state__exact=failed"
+    ).content.decode()
+    assert "failed.csv" in page and reason in page and "waiting.csv" not in page
+    Report.objects.create(content_hash="a", text="x", state="failed", attempts=5, error=reason)
+    page = admin_client.get(
+        reverse("admin:ingest_report_changelist") + "?state__exact=failed"
+    ).content.decode()
+    assert reason in page
+    Feed.objects.create(name="Dead wire", url="https://dead.example.org/rss", attempts=5,
+                        failed_at=timezone.now(), last_error=reason)  # fmt: skip
+    Feed.objects.create(name="Live wire", url="https://live.example.org/rss")
+    page = admin_client.get(
+        reverse("admin:ingest_feed_changelist") + "?polling=gave_up"
+    ).content.decode()
+    assert "Dead wire" in page and reason in page and "Live wire" not in page
