@@ -264,6 +264,7 @@ if (CELERY_TASK_SOFT_TIME_LIMIT or 0) >= (CELERY_TASK_TIME_LIMIT or float("inf")
 CELERY_BEAT_SCHEDULE = {
     "poll-due-feeds": {"task": "conflictmap.ingest.tasks.poll_due_feeds", "schedule": 60.0},
     "sweep-pending": {"task": "conflictmap.ingest.tasks.sweep_pending", "schedule": 120.0},
+    "prune-content": {"task": "conflictmap.ingest.tasks.prune_content", "schedule": 86400.0},
 }
 # Ingestion: a claimed item whose worker shows no sign of life for this long is taken again; the
 # sweep re-queues items pending for longer than INGEST_SWEEP_MIN_AGE seconds.
@@ -275,6 +276,9 @@ INGEST_SWEEP_MIN_AGE = env_int("INGEST_SWEEP_MIN_AGE", 60)
 # a task's retries wait INGEST_RETRY_BACKOFF seconds, doubled each time (up to ten minutes).
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 5, minimum=1)
 INGEST_RETRY_BACKOFF = env_int("INGEST_RETRY_BACKOFF", 5)
+# The bytes of an import run are deleted this many days after it ended (0: kept forever); what
+# came of them (hash, counts, rejections) stays.
+INGEST_KEEP_CONTENT_DAYS = env_int("INGEST_KEEP_CONTENT_DAYS", 90)
 # Fetching feeds and articles: only public addresses (checked after DNS, on every redirect)
 # unless listed here; the whole fetch ends within INGEST_FETCH_TIMEOUT seconds, however slowly
 # the server sends; a body larger than INGEST_FETCH_MAX_BYTES is refused.

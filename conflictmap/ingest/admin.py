@@ -102,11 +102,15 @@ class ImportRunAdmin(admin.ModelAdmin):
     search_fields = ("filename", "url")
     inlines = [RejectionInline]
     readonly_fields = (
-        "kind", "state", "filename", "url", "size", "content_hash", "options", "feed", "total",
+        "kind", "state", "filename", "url", "stored", "content_hash", "options", "feed", "total",
         "processed", "progress", "created", "updated", "unchanged", "rejected", "error",
         "attempts", "created_by", "created_at", "started_at", "heartbeat_at", "finished_at",
     )  # fmt: skip
-    exclude = ("content", "claimed_at")
+    exclude = ("content", "claimed_at", "size", "pruned_at")
+
+    def get_queryset(self, request):
+        # ImportRun's manager leaves the bytes out of every query; say so where it matters most.
+        return super().get_queryset(request).defer("content")
 
     @admin.display(description="file or URL")
     def name(self, obj: ImportRun) -> str:
@@ -116,9 +120,14 @@ class ImportRunAdmin(admin.ModelAdmin):
     def why(self, obj: ImportRun) -> str:
         return short_error(obj.error)
 
-    @admin.display(description="size")
-    def size(self, obj: ImportRun) -> str:
-        return f"{len(obj.content or b''):,} bytes"
+    @admin.display(description="bytes received")
+    def stored(self, obj: ImportRun) -> str:
+        if obj.pruned_at:
+            return (
+                f"{obj.size:,} bytes, deleted on {obj.pruned_at:%Y-%m-%d} "
+                "(INGEST_KEEP_CONTENT_DAYS); their hash, the counts and the rejections are kept"
+            )
+        return f"{obj.size:,} bytes, stored"
 
     @admin.display(description="progress")
     def progress(self, obj: ImportRun) -> str:
@@ -171,7 +180,7 @@ class ImportRunAdmin(admin.ModelAdmin):
                     pipeline.process_run(run.pk, inline=True)
                 except Exception as exc:  # shown to the editor; the run records it too
                     messages.error(request, f"Import #{run.pk} failed: {exc}")
-            run.refresh_from_db()
+            run.refresh_from_db()  # not its bytes: see ImportRun.refresh_from_db
             messages.info(
                 request,
                 f"Import #{run.pk}: {run.get_state_display()}, {run.created} created, "

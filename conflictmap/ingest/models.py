@@ -36,6 +36,13 @@ class Feed(models.Model):
         return self.name
 
 
+class ImportRunManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        # The bytes as received can be tens of megabytes: a list of runs, a status or a claim
+        # never loads them; `run.content` does, when it is asked for.
+        return super().get_queryset().defer("content")
+
+
 class ImportRun(models.Model):
     """One uploaded file or fetched source, with what became of each of its rows."""
 
@@ -60,6 +67,14 @@ class ImportRun(models.Model):
     url = models.URLField(max_length=2000, blank=True)
     content = models.BinaryField(blank=True, help_text="The bytes as received.")
     content_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    size = models.PositiveBigIntegerField(
+        default=0, help_text="How many bytes were received (kept when they are pruned)."
+    )
+    pruned_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the bytes were deleted, INGEST_KEEP_CONTENT_DAYS after the run ended; "
+        "its hash, counts and rejections are kept.",
+    )  # fmt: skip
     options = models.JSONField(default=dict, blank=True)
     feed = models.ForeignKey(Feed, null=True, blank=True, on_delete=models.SET_NULL)
     total = models.PositiveIntegerField(default=0)
@@ -86,11 +101,19 @@ class ImportRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ImportRunManager()
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} {self.filename or self.url}".strip()
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
+        # Reloading a run reloads what it says about itself, not its bytes (ImportRunManager).
+        if from_queryset is None:
+            from_queryset = type(self).objects.all()
+        super().refresh_from_db(using, fields, from_queryset)
 
 
 class Rejection(models.Model):

@@ -77,3 +77,8 @@ def poll_due_feeds() -> int:
 @shared_task(name=queueing.SWEEP_PENDING, acks_late=True)
 def sweep_pending() -> dict:
     return pipeline.sweep()
+
+
+@shared_task(name=queueing.PRUNE_CONTENT, acks_late=True)
+def prune_content() -> dict:
+    return pipeline.prune_content()

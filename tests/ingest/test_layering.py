@@ -74,6 +74,7 @@ def test_the_task_names_the_pipeline_queues_by_are_those_the_tasks_register(sett
         queueing.POLL_FEED: tasks.poll_feed,
         queueing.POLL_DUE_FEEDS: tasks.poll_due_feeds,
         queueing.SWEEP_PENDING: tasks.sweep_pending,
+        queueing.PRUNE_CONTENT: tasks.prune_content,
     }
     for name, task in registered.items():
         assert task.name == name and name in app.tasks

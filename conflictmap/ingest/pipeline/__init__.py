@@ -7,7 +7,8 @@ The flow is the same in process (`manage.py ingest`) and in Celery workers (task
   3. results are written in a transaction that first checks the claim is still ours (progress;
      acled, zones, snapshots and reports apply each kind of source);
   4. sweep() re-queues whatever is left pending, so a lost broker message delays but loses nothing
-     (queueing, sweep).
+     (queueing, sweep), and marks failed what ran out of attempts (claims);
+  5. the stored bytes of finished runs are deleted after INGEST_KEEP_CONTENT_DAYS (retention).
 Feeds are polled in feeds, fetched in fetching (from the addresses that addresses allows); editors
 review candidates into events in review.
 """
@@ -16,6 +17,7 @@ from .claims import ClaimLost, claim_report, claim_run
 from .feeds import claim_feed, due_feeds, poll_feed, poll_soon
 from .fetching import Fetched, fetch
 from .reports import StoreResult, normalise_url, process_report, report_date, store_report
+from .retention import prune_content
 from .retry import RETRYABLE, FetchError, FetchRefused
 from .review import (
     MERGE_DAYS,
@@ -54,6 +56,7 @@ __all__ = [
     "poll_soon",
     "process_report",
     "process_run",
+    "prune_content",
     "reject_candidate",
     "report_date",
     "report_summary",

@@ -13,12 +13,13 @@ from conflictmap.celery import app as celery_app
 
 log = logging.getLogger(__name__)
 
-# The names tasks.py registers its tasks under; beat's schedule (settings) names the last two.
+# The names tasks.py registers its tasks under; beat's schedule (settings) names the last three.
 PROCESS_RUN = "conflictmap.ingest.tasks.process_run"
 PROCESS_REPORT = "conflictmap.ingest.tasks.process_report"
 POLL_FEED = "conflictmap.ingest.tasks.poll_feed"
 POLL_DUE_FEEDS = "conflictmap.ingest.tasks.poll_due_feeds"
 SWEEP_PENDING = "conflictmap.ingest.tasks.sweep_pending"
+PRUNE_CONTENT = "conflictmap.ingest.tasks.prune_content"
 
 # Publishing waits under a second for the broker before leaving the work to the sweep.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}

@@ -46,6 +46,7 @@ def create_run(
             kind=kind,
             content=content,
             content_hash=hashlib.sha256(content).hexdigest(),
+            size=len(content),
             filename=filename[:500],
             url=url[:2000],
             options=options or {},
@@ -63,7 +64,7 @@ def process_run(pk: int, *, inline: bool = False) -> ImportRun | None:
     if token is None:
         return None
     run = ImportRun.objects.get(pk=pk)
-    content = bytes(run.content)
+    content = bytes(ImportRun.objects.filter(pk=pk).values_list("content", flat=True).get())
     try:
         HANDLERS[run.kind](run, content, token, inline=inline)
     except ClaimLost:
@@ -94,6 +95,8 @@ def summary(run: ImportRun, *, limit: int = 200) -> dict:
         "kind": run.kind,
         "state": run.state,
         "file": run.filename or run.url,
+        "size": run.size,
+        "sha256": run.content_hash,
         "total": run.total,
         "processed": run.processed,
         "created": run.created,
@@ -106,6 +109,8 @@ def summary(run: ImportRun, *, limit: int = 200) -> dict:
         ],
         "error": run.error,
     }
+    if run.pruned_at:  # the bytes are gone; what came of them is all still here
+        out["pruned_at"] = run.pruned_at.isoformat()
     if run.options.get("new_factions"):
         out["new_factions"] = run.options["new_factions"]  # unknown actors, marked for review
     if run.options.get("closed_versions") is not None:

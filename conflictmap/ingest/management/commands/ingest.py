@@ -1,7 +1,7 @@
 """`manage.py ingest acled|feed|report|zones ...`: the workers' pipeline, run in process.
 
 Prints a JSON summary; exits non-zero only when nothing could be read. `--queue` hands the work to
-the Celery workers and prints the ImportRun id; `ingest status RUN_ID` shows a run's progress.
+the Celery workers and prints the ImportRun id; `ingest status RUN_ID` shows a run's progress; `ingest prune` deletes old runs' bytes.
 """
 
 from __future__ import annotations
@@ -90,6 +90,14 @@ class Command(BaseCommand):
         status = sub.add_parser("status", help="progress and counts of an import run, as JSON")
         status.add_argument("run_id", type=int)
         sub.add_parser("sweep", help="re-queue pending or stale work now")
+        prune = sub.add_parser(
+            "prune",
+            help="delete the stored bytes of runs that ended long ago (hash and counts stay)",
+        )
+        prune.add_argument(
+            "--days", type=int, default=None,
+            help="runs that ended more than this many days ago (default INGEST_KEEP_CONTENT_DAYS)",
+        )  # fmt: skip
         sub.add_parser("poll", help="poll the feeds that are due, in process")
 
     @staticmethod
@@ -131,6 +139,9 @@ class Command(BaseCommand):
             return
         if kind == "sweep":
             self._print(pipeline.sweep(min_age=0))
+            return
+        if kind == "prune":
+            self._print(pipeline.prune_content(opts["days"]))
             return
         if kind == "poll":
             out = []
