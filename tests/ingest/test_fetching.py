@@ -313,3 +313,14 @@ def test_the_allow_list_takes_networks_and_host_names():
     allowed = addresses._parse_allowed(("127.0.0.1", "10.1.0.0/16", "Feeds.Internal.", "::1"))
     assert allowed.hosts == {"feeds.internal"}
     assert [str(n) for n in allowed.networks] == ["127.0.0.1/32", "10.1.0.0/16", "::1/128"]
+
+
+def test_a_url_in_another_script_is_sent_as_ascii(serve, dns, allow):
+    allow("127.0.0.1/32")
+    server = serve(ok(RSS))
+    dns["xn--mgbh0fb.test"] = [["127.0.0.1"]]
+    assert fetching.fetch(f"http://مثال.test:{server.port}/أخبار?q=حلب").content == RSS
+    assert server.hits[0].startswith(
+        b"GET /%D8%A3%D8%AE%D8%A8%D8%A7%D8%B1?q=%D8%AD%D9%84%D8%A8 HTTP/1.1\r\n"
+    )
+    assert b"Host: xn--mgbh0fb.test:%d\r\n" % server.port in server.hits[0]

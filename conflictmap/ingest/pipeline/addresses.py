@@ -115,7 +115,12 @@ def split_url(url: str) -> tuple[str, str, int, str]:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise FetchRefused(f"{url[:200]!r} has no host")
+    try:  # a name in another script travels as ASCII (IDNA), in DNS and in the Host header
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise FetchRefused(f"{url[:200]!r} has no valid host name") from None
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path = urllib.parse.quote(path, safe="!#$%&'()*+,/:;=?@[]~")  # the request line is ASCII
     return scheme, host, port or (443 if scheme == "https" else 80), path
 
 
