@@ -199,23 +199,20 @@ def _get(target: Target, headers: dict, deadline: Deadline):
 
 def _read_body(response, url: str, limit: int) -> bytes:
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise FetchRefused(_too_large(url, f"says it is {int(declared):,} bytes", limit))
+    if declared.isdigit() and int(declared) > limit:  # compressed or not, it will be larger
+        raise FetchRefused(_too_large(f"{url[:200]} says it is {int(declared):,} bytes,", limit))
     parts, size = [], 0
-    for part in response.stream(CHUNK, decode_content=True):
+    for part in response.stream(CHUNK, decode_content=True):  # counted as it unpacks
         size += len(part)
         if size > limit:
-            raise FetchRefused(_too_large(url, "is larger", limit))
+            raise FetchRefused(_too_large(f"{url[:200]} is larger than", limit))
         parts.append(part)
     return b"".join(parts)
 
 
-def _too_large(url: str, what: str, limit: int) -> str:
-    return (
-        f"refused: {url[:200]} {what} than the limit of {limit:,} bytes"
-        if what == "is larger"
-        else f"refused: {url[:200]} {what}, more than the limit of {limit:,} bytes"
-    ) + " (INGEST_FETCH_MAX_BYTES)"
+def _too_large(what: str, limit: int) -> str:
+    more = "" if what.endswith("than") else " more than"
+    return f"refused: {what}{more} the limit of {limit:,} bytes (INGEST_FETCH_MAX_BYTES)"
 
 
 def fetch(
