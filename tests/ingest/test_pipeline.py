@@ -600,3 +600,26 @@ def test_the_command_refuses_a_file_over_the_size_limit_before_storing_any(
         "(0.000953674 MiB, INGEST_MAX_UPLOAD_BYTES) are taken"
     )
     assert ImportRun.objects.count() == 0
+
+
+def test_a_folder_of_snapshots_or_a_shapefile_is_held_to_the_limit_as_one_stored_file(
+    factions, tmp_path, settings
+):
+    from django.core.management import CommandError
+
+    snapshots = tmp_path / "snapshots"
+    snapshots.mkdir()
+    for day in ("2024-11-01", "2024-11-02"):  # each under the limit, together over it
+        (snapshots / f"map-{day}.geojson").write_bytes(
+            b'{"type": "FeatureCollection"}' + b" " * 600
+        )
+    shapefile = tmp_path / "zones"
+    shapefile.mkdir()
+    (shapefile / "zones.shp").write_bytes(b"\0" * 100)
+    (shapefile / "zones.dbf").write_bytes(b"\0" * 1000)  # the part that makes it too large
+    settings.INGEST_MAX_UPLOAD_BYTES = 1000
+    with pytest.raises(CommandError, match=r"snapshots is 1,2\d\d bytes: files of at most 1,000"):
+        command("snapshots", str(snapshots), "--faction-field", "control")
+    with pytest.raises(CommandError, match=r"zones.shp is 1,100 bytes: files of at most 1,000"):
+        command("zones", str(shapefile / "zones.shp"), "--faction", "hts", "--date", "2024-11-01")
+    assert ImportRun.objects.count() == 0

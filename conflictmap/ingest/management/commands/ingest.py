@@ -46,6 +46,23 @@ def read_vector_file(path: Path) -> bytes:
     return buffer.getvalue()
 
 
+def stored_size(path: Path) -> int:
+    """At most how many bytes `read_vector_file` makes of the file (a Shapefile's parts zipped
+    together take no more than their sum), known before anything is read."""
+    if path.suffix.lower() != ".shp":
+        return path.stat().st_size
+    return sum(
+        part.stat().st_size
+        for part in path.parent.iterdir()
+        if part.stem == path.stem and part.is_file() and part.suffix.lower() != ".zip"
+    )
+
+
+def refuse_too_large(name: str, size: int) -> None:
+    if size > limits.max_upload_bytes():
+        raise CommandError(limits.too_large(name, size))
+
+
 class Command(BaseCommand):
     help = "Ingest ACLED CSV, RSS/Atom feeds, reports and control maps (see DESIGN.md)."
 
@@ -252,10 +269,8 @@ class Command(BaseCommand):
             files = [path]
         else:
             raise CommandError(f"{source}: no such file, folder or http(s) URL")
-        limit = limits.max_upload_bytes()
         for p in files:  # all checked before any is read or stored: all or nothing
-            if p.stat().st_size > limit:
-                raise CommandError(limits.too_large(str(p), p.stat().st_size))
+            refuse_too_large(str(p), stored_size(p))
         for p in files:
             yield p.name, "", read_vector_file(p), None
 
@@ -268,6 +283,8 @@ class Command(BaseCommand):
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in ZONE_FILES)
         if not files:
             raise CommandError(f"{source}: no {'/'.join(ZONE_FILES)} files in this folder")
+        # The folder is stored as one import run: its files together are held to the limit.
+        refuse_too_large(str(path), sum(stored_size(p) for p in files))
         content = pipeline.bundle_snapshots((p.name, read_vector_file(p)) for p in files)
         return path.resolve().name, "", content, None
 
