@@ -3,7 +3,7 @@ FlatGeobuf and zipped Shapefiles.
 
 The format is told from the bytes before GDAL sees them, and only that format's drivers are
 accepted: GDAL picks drivers by content, and some (VRT, GML) read other files or URLs named inside
-the document. XML is checked before any XML parser of GDAL's reads it (see `refuse_dtd`).
+the document. XML is checked before any XML parser of GDAL's reads it (see `xml_root`).
 GDAL reads the bytes from a private temporary directory, removed when the reading is done.
 """
 
@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from django.contrib.gis.gdal import DataSource, GDALException
+
+from . import xmlguard
 
 FORMATS = "GeoJSON, KML, KMZ, GeoPackage, FlatGeobuf or a zipped Shapefile"
 
@@ -94,41 +96,27 @@ def _text_head(data: bytes) -> str:
     return data[:256].decode(encoding, "ignore").lstrip("\ufeff \t\r\n")
 
 
-def refuse_dtd(data: bytes) -> str:
-    """Read `data` as XML with expat, refusing any DOCTYPE or entity declaration in whatever
-    encoding the document declares (UTF-8, UTF-16, Latin-1, ...): no XML parser may
-    then expand entities from it (billion laughs, external entities). Returns the local name of
-    the root element. Raises VectorError with the reason otherwise.
-
-    Expat decodes the document itself, so a DOCTYPE written in UTF-16 or any other encoding it
-    reads is seen; an encoding it cannot read (UTF-32 among them) is refused."""
+def xml_root(data: bytes) -> str:
+    """The local name of the root element of `data`, once xmlguard has refused any DTD or
+    entity declaration in every encoding a reader could decode it in (billion laughs, external
+    entities: no XML reader of GDAL's then sees one). Expat then reads the document to tell its
+    root and whether it is well-formed. Raises VectorError with the reason otherwise."""
     if (_xml_encoding_of(data) or "").startswith("utf-32"):
-        raise VectorError("XML in UTF-32 is not read; save it as UTF-8")
+        raise VectorError("XML in UTF-32 is not read; save it as UTF-8")  # expat cannot read it
+    try:
+        xmlguard.check_xml(data)
+    except xmlguard.XMLRefused as exc:
+        raise VectorError(str(exc)) from None
     parser = xml.parsers.expat.ParserCreate()
     root: list[str] = []
-
-    class Refused(Exception):
-        pass
-
-    def doctype(*args) -> None:
-        raise Refused("an XML document with a DOCTYPE (DTD) is refused")
-
-    def entity(*args) -> None:
-        raise Refused("an XML document that declares entities is refused")
 
     def start(name: str, attrs: dict) -> None:
         if not root:
             root.append(name.rpartition(":")[2])
 
-    parser.StartDoctypeDeclHandler = doctype
-    parser.EntityDeclHandler = entity
-    parser.UnparsedEntityDeclHandler = entity
-    parser.ExternalEntityRefHandler = entity
     parser.StartElementHandler = start
     try:
         parser.Parse(data, True)
-    except Refused as exc:
-        raise VectorError(str(exc)) from None
     except xml.parsers.expat.ExpatError as exc:
         reason = xml.parsers.expat.ErrorString(exc.code)
         raise VectorError(
@@ -160,7 +148,7 @@ def _zip_member(data: bytes) -> tuple[str, str]:
         if kml:
             for name in kml:  # every KML of a KMZ, the one GDAL reads and any it might follow
                 try:
-                    root = refuse_dtd(archive.read(name))
+                    root = xml_root(archive.read(name))
                 except VectorError as exc:
                     raise VectorError(f"{name} in the KMZ: {exc}") from None
                 except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
@@ -201,7 +189,7 @@ def sniff(data: bytes) -> tuple[str, str]:
     if head.startswith(("{", "[")):
         return "geojson", ""
     if head.startswith("<"):
-        root = refuse_dtd(data)
+        root = xml_root(data)
         if root != "kml":
             raise VectorError(f"an XML document whose root element is <{root[:40]}>, not KML")
         return "kml", ""

@@ -17,8 +17,8 @@ and parsers of its own. So:
 
 A DOCTYPE with no internal subset (`<!DOCTYPE rss PUBLIC "-//Netscape ..." "...dtd">`, which
 old RSS 0.91 feeds carry) declares nothing; feeds may have one (`allow_doctype=True`), since no
-reader here fetches external DTDs. (Zone files, KML and KMZ among them, are read by GDAL after
-parsers.vector.refuse_dtd has refused any DTD.)
+reader here fetches external DTDs. Zone files (KML, and each KML in a KMZ) go through
+`check_xml` with no DTD allowed before GDAL reads them (parsers.vector.xml_root).
 """
 
 from __future__ import annotations
