@@ -31,6 +31,7 @@ from django.views.decorators.http import require_safe
 from conflictmap.api import params as P
 from conflictmap.api.openapi import openapi_document
 from conflictmap.events import queries as event_sql
+from conflictmap.events import tiles as event_tiles
 from conflictmap.geojson import (
     GEOJSON_CONTENT_TYPE,
     Query,
@@ -352,7 +353,7 @@ def event_tile(request: HttpRequest, values: dict) -> HttpResponse:
         types=values["type"] or [],
         staff=_is_staff(request),
     )
-    response = _cacheable(request, event_sql.tile(z, x, y, flt), MVT_CONTENT_TYPE)
+    response = _cacheable(request, event_tiles.tile(z, x, y, flt), MVT_CONTENT_TYPE)
     response["Cache-Control"] = "max-age=60"
     return response
 

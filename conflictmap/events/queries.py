@@ -1,5 +1,5 @@
-"""Events in SQL: GeoJSON features, CSV rows, vector tiles, counts per step; the gazetteer's
-places and the extent of the published data.
+"""Events in SQL: GeoJSON features, CSV rows, counts per step; the gazetteer's places and the
+extent of the published data (vector tiles: conflictmap.events.tiles).
 
 Property names of an event (GeoJSON and CSV) are a documented interface (docs/api.md).
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conflictmap.geojson import Query, query_cursor
-from conflictmap.gis import WEB_MERCATOR_HALF_WIDTH_M, WEB_MERCATOR_RADIUS_M, Bbox, bbox_sql
+from conflictmap.gis import Bbox, bbox_sql
 from conflictmap.replica import reading
 from conflictmap.territory.models import visible
 from conflictmap.territory.series import step_days
@@ -185,79 +185,6 @@ def csv_rows(flt: EventFilter) -> Query:
     """The same events as `features`, one row per event with CSV_COLUMNS: actors
     "slug:role;slug:role", sources "url|url", external ids "system:value;..."."""
     return _exported(CSV_SQL, flt)
-
-
-# At zoom < DETAIL_ZOOM, or with no time window, a tile aggregates events into grid cells of
-# 1/CLUSTER_CELLS of the tile width (count and summed known fatalities per cell).
-DETAIL_ZOOM = 9
-CLUSTER_CELLS = 64
-TILE_EXTENT = 4096
-TILE_BUFFER = 64
-
-
-def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
-    """A Mapbox vector tile with one layer, "events".
-
-    Detail (z >= DETAIL_ZOOM and a start or end given): one point per event with id, date,
-    type, sub_type, fatalities, count=1. Aggregated otherwise: one point per grid cell (mean
-    position of its events) with count and fatalities (sum of known values), cluster=true.
-    """
-    where, params = flt.where()
-    params.update({"z": z, "x": x, "y": y, "extent": TILE_EXTENT, "buffer": TILE_BUFFER})
-    # The envelope in lon/lat, grown by the tile buffer, to use the GiST index on geom.
-    bounds = f"""bounds AS (
-        SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS merc,
-               ST_Transform(ST_Expand(ST_TileEnvelope(%(z)s, %(x)s, %(y)s),
-                   ({WEB_MERCATOR_HALF_WIDTH_M} * 2 / 2 ^ %(z)s) * %(buffer)s / %(extent)s),
-                   4326) AS ll
-    )"""
-    detail = z >= DETAIL_ZOOM and (flt.start is not None or flt.end is not None)
-    if detail:
-        sql = f"""
-        WITH {bounds},
-        pts AS (
-            SELECT ST_AsMVTGeom(ST_Transform(e.geom, 3857), b.merc, %(extent)s, %(buffer)s, true)
-                       AS geom,
-                   e.id, e.date::text AS date, e.event_type AS type,
-                   NULLIF(e.sub_event_type, '') AS sub_type, e.fatalities, 1 AS count
-            FROM events_event e, bounds b
-            WHERE e.geom && b.ll AND {where}
-        )
-        SELECT ST_AsMVT(pts, 'events', %(extent)s, 'geom') FROM pts WHERE geom IS NOT NULL
-        """
-    else:
-        params["size"] = WEB_MERCATOR_HALF_WIDTH_M * 2 / 2**z / CLUSTER_CELLS
-        sql = f"""
-        WITH {bounds},
-        -- Web Mercator by formula: PROJ per point (ST_Transform) cost more than the rest.
-        -- (OFFSET 0 keeps this a sub-query: the planner would otherwise compute mx and my
-        -- twice per event, for the grouping and for the averages.)
-        pts AS (
-            SELECT mx, my, floor(mx / %(size)s) AS cx, floor(my / %(size)s) AS cy, fatalities
-            FROM (
-                SELECT ST_X(e.geom) * {WEB_MERCATOR_HALF_WIDTH_M} / 180 AS mx,
-                       ln(tan(radians(45 + LEAST(GREATEST(ST_Y(e.geom), -85.0511), 85.0511)
-                                      / 2))) * {WEB_MERCATOR_RADIUS_M} AS my,
-                       e.fatalities
-                FROM events_event e, bounds b
-                WHERE e.geom && b.ll AND {where}
-                OFFSET 0
-            ) projected
-        ),
-        agg AS (
-            SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(avg(mx), avg(my)), 3857), b.merc,
-                                %(extent)s, %(buffer)s, true) AS geom,
-                   count(*)::int AS count, COALESCE(sum(fatalities), 0)::int AS fatalities,
-                   true AS cluster
-            FROM pts, bounds b
-            GROUP BY cx, cy, b.merc
-        )
-        SELECT ST_AsMVT(agg, 'events', %(extent)s, 'geom') FROM agg WHERE geom IS NOT NULL
-        """
-    with query_cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return bytes(row[0]) if row and row[0] is not None else b""
 
 
 def counts(

@@ -1,0 +1,172 @@
+"""Event vector tiles (Mapbox Vector Tiles, one layer "events"; contract: docs/api.md).
+
+Three ways to build one, from the cheapest that gives the same answer:
+- pyramid: an aggregated tile over all events (no time window, or one that holds every event's
+  date) at a zoom below DETAIL_ZOOM reads the cells of events_tilecell, which the database keeps
+  as events change (migration events/0004_event_tile_cells): at most 66 x 66 cells per type and
+  status, whatever the number of events;
+- aggregated from the events in a time window (zoom below DETAIL_ZOOM), or over all events at
+  DETAIL_ZOOM and above, where a tile holds few of them;
+- detail: one point per event (DETAIL_ZOOM and above, with a time window).
+Both aggregated ways give the same cells, counts and points (tests/api/test_tile_cells.py).
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from conflictmap.events.queries import EventFilter
+from conflictmap.geojson import query_cursor
+from conflictmap.gis import WEB_MERCATOR_HALF_WIDTH_M
+from conflictmap.territory.models import visible
+
+# At zoom < DETAIL_ZOOM, or with no time window, a tile aggregates events into grid cells of
+# 1/CLUSTER_CELLS of the tile width (count and summed known fatalities per cell).
+DETAIL_ZOOM = 9
+CLUSTER_CELLS = 64
+TILE_EXTENT = 4096
+TILE_BUFFER = 64
+# The buffer is a whole number of cells, so a tile's cells with its buffer are exactly the
+# events in its buffered envelope, and the pyramid can serve them.
+BUFFER_CELLS, _rest = divmod(TILE_BUFFER * CLUSTER_CELLS, TILE_EXTENT)
+assert _rest == 0 and BUFFER_CELLS >= 1, "TILE_BUFFER must be a whole number of cells"
+# Zooms kept in events_tilecell (0 .. DETAIL_ZOOM - 1): fixed by the migration's SQL.
+PYRAMID_MAX_ZOOM = DETAIL_ZOOM - 1
+
+# The tile, grown by its buffer and cut to the world (a buffer past the antimeridian would wrap
+# to the other side and turn the box inside out), in lon/lat. Inlined, not a CTE: the planner
+# then sees a constant box and weighs the GiST index on geom against the one on date (through a
+# CTE it guessed 100 rows under any box and scanned half a million index entries for a 30-day
+# tile at zoom 6).
+_WORLD = (
+    f"ST_MakeEnvelope(-{WEB_MERCATOR_HALF_WIDTH_M}, -{WEB_MERCATOR_HALF_WIDTH_M},"
+    f" {WEB_MERCATOR_HALF_WIDTH_M}, {WEB_MERCATOR_HALF_WIDTH_M})"
+)
+_ENVELOPE_LL = f"""ST_Transform(ST_ClipByBox2D(ST_Expand(ST_TileEnvelope(%(z)s, %(x)s, %(y)s),
+    ({WEB_MERCATOR_HALF_WIDTH_M} * 2 / 2 ^ %(z)s) * %(buffer)s / %(extent)s), {_WORLD}), 4326)"""
+_ENVELOPE = "ST_TileEnvelope(%(z)s, %(x)s, %(y)s)"
+_MVT = "ST_AsMVT(agg, 'events', %(extent)s, 'geom') FROM agg WHERE geom IS NOT NULL"
+
+FLUSH_CELLS = "SELECT events_tilecell_flush()"
+
+
+def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
+    """A Mapbox vector tile with one layer, "events".
+
+    Detail (z >= DETAIL_ZOOM and a start or end given): one point per event with id, date,
+    type, sub_type, fatalities, count=1. Aggregated otherwise: one point per grid cell (mean
+    position of its events) with count and fatalities (sum of known values), cluster=true,
+    ordered by cell.
+    """
+    params = {"z": z, "x": x, "y": y, "extent": TILE_EXTENT, "buffer": TILE_BUFFER}
+    windowed = flt.start is not None or flt.end is not None
+    pyramid = False
+    if z >= DETAIL_ZOOM and windowed:
+        sql, more = _detail_sql(flt)
+    elif z <= PYRAMID_MAX_ZOOM and (not windowed or _holds_every_date(flt)):
+        sql, more = _pyramid_sql(x, y, z, flt)
+        pyramid = True
+    else:
+        sql, more = _aggregated_sql(z, flt)
+    params.update(more)
+    outer = connection.in_atomic_block
+    with query_cursor() as cursor:
+        if pyramid and outer:
+            # Inside a caller's transaction: its own changes to events are not applied yet.
+            cursor.execute(FLUSH_CELLS)
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""
+
+
+def _holds_every_date(flt: EventFilter) -> bool:
+    """True when the window [start, end] holds the date of every event (of any status), so that
+    it selects what no window selects. Two index look-ups."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(date), max(date) FROM events_event")
+        first, last = cursor.fetchone()
+    if first is None:
+        return True
+    return (flt.start is None or flt.start <= first) and (flt.end is None or flt.end >= last)
+
+
+def _detail_sql(flt: EventFilter) -> tuple[str, dict]:
+    where, params = flt.where()
+    sql = f"""
+    WITH agg AS (
+        SELECT ST_AsMVTGeom(ST_Transform(e.geom, 3857), {_ENVELOPE}, %(extent)s, %(buffer)s,
+                            true) AS geom,
+               e.id, e.date::text AS date, e.event_type AS type,
+               NULLIF(e.sub_event_type, '') AS sub_type, e.fatalities, 1 AS count
+        FROM events_event e
+        WHERE e.geom && {_ENVELOPE_LL} AND {where}
+    )
+    SELECT {_MVT}
+    """
+    return sql, params
+
+
+def _cells_to_mvt(cells: str) -> str:
+    """SQL of an aggregated tile from `cells`: rows (cx, cy, n, fatalities, mx, my), one per
+    non-empty cell, mx and my the mean Web Mercator position of its events."""
+    return f"""
+    WITH cells AS ({cells}),
+    agg AS (
+        SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(mx, my), 3857), {_ENVELOPE}, %(extent)s,
+                            %(buffer)s, true) AS geom,
+               n::int AS count, fatalities::int AS fatalities, true AS cluster
+        FROM cells ORDER BY cx, cy
+    )
+    SELECT {_MVT}
+    """
+
+
+def _aggregated_sql(z: int, flt: EventFilter) -> tuple[str, dict]:
+    where, params = flt.where()
+    params["cell_zoom"] = z
+    # (OFFSET 0 keeps the projection a sub-query: the planner would otherwise compute x and y
+    # twice per event, for the grouping and for the averages.)
+    cells = f"""
+        SELECT events_tile_cell(mx, %(cell_zoom)s) AS cx, events_tile_cell(my, %(cell_zoom)s)
+                   AS cy,
+               count(*) AS n, COALESCE(sum(fatalities), 0) AS fatalities,
+               avg(mx) AS mx, avg(my) AS my
+        FROM (
+            SELECT events_mercator_x(e.geom) AS mx, events_mercator_y(e.geom) AS my,
+                   e.fatalities
+            FROM events_event e
+            WHERE e.geom && {_ENVELOPE_LL} AND {where}
+            OFFSET 0
+        ) projected
+        GROUP BY 1, 2
+    """
+    return _cells_to_mvt(cells), params
+
+
+def _pyramid_sql(x: int, y: int, z: int, flt: EventFilter) -> tuple[str, dict]:
+    """The aggregated tile from events_tilecell: the tile's cells at zoom z, with the buffer.
+
+    Cell columns count from 0 at the Web Mercator origin (the middle of the world); tile x
+    starts 2^z / 2 tiles west of it, tile rows count down from the top."""
+    half = 2**z * CLUSTER_CELLS // 2  # cells from the world's west (or top) edge to the origin
+    params = {
+        "staff": flt.staff,
+        "cx0": x * CLUSTER_CELLS - half - BUFFER_CELLS,
+        "cx1": (x + 1) * CLUSTER_CELLS - half - 1 + BUFFER_CELLS,
+        "cy0": half - (y + 1) * CLUSTER_CELLS - BUFFER_CELLS,
+        "cy1": half - y * CLUSTER_CELLS - 1 + BUFFER_CELLS,
+    }
+    types = ""
+    if flt.types:
+        types = "AND c.event_type = ANY(%(types)s)"
+        params["types"] = list(flt.types)
+    cells = f"""
+        SELECT c.cx, c.cy, sum(c.events) AS n, sum(c.fatalities) AS fatalities,
+               sum(c.sum_x) / sum(c.events) AS mx, sum(c.sum_y) / sum(c.events) AS my
+        FROM events_tilecell c
+        WHERE c.zoom = %(z)s AND c.cx BETWEEN %(cx0)s AND %(cx1)s
+          AND c.cy BETWEEN %(cy0)s AND %(cy1)s AND {visible("c")} {types}
+        GROUP BY c.cx, c.cy
+        HAVING sum(c.events) > 0
+    """
+    return _cells_to_mvt(cells), params
