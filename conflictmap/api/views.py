@@ -12,8 +12,6 @@ import functools
 import hashlib
 import io
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,13 +27,13 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from conflictmap.api import params as P
+from conflictmap.api import state
 from conflictmap.api.openapi import openapi_document
 from conflictmap.events import queries as event_sql
 from conflictmap.events import tiles as event_tiles
 from conflictmap.geojson import (
     GEOJSON_CONTENT_TYPE,
     Query,
-    fetch_features,
     render_features,
     render_query,
     rows_from_cursor,
@@ -77,35 +75,27 @@ def api(endpoint: str) -> Callable:
 
 # --- caching headers ---------------------------------------------------------------------------
 
-# Tables whose changes alter a payload; their simple_history tables give a cheap stamp of the
-# last change (max(history_id) is an index lookup), deletions included.
-ZONE_TABLES = ("territory_zoneversion", "territory_zone", "territory_faction", "events_source")
+# Tables whose changes alter the events payloads; their simple_history tables give a cheap stamp
+# of the last change (max(history_id) is an index lookup), deletions included. (The zone
+# payloads have a stamp the database moves: conflictmap.api.state.)
 EVENT_TABLES = ("events_event", "territory_faction", "events_source", "events_place")
 EVENT_BIG_TABLES = ("events_event", "events_eventactor")
 
 
-def data_stamp(
-    tables: tuple[str, ...], *, counted: tuple[str, ...] = (), big: tuple[str, ...] = ()
-) -> tuple[str, dt.datetime]:
+def data_stamp(tables: tuple[str, ...], *, big: tuple[str, ...] = ()) -> tuple[str, dt.datetime]:
     """(version string, last change) for `tables`: their latest history record (an index
-    lookup), plus what catches writes made without history (bulk imports, synthetic data):
-    - `counted` (small tables): row count and max(updated_at);
-    - `big` tables (a count would scan a million rows on every request): PostgreSQL's
-      cumulative insert/update/delete counters, which include a commit within about a second.
-      A streaming replica does not count the rows it replays, so there the stamp is the position
-      up to which it has replayed the primary's WAL: it moves with any write (a few more
-      revalidations than needed), never misses one.
+    lookup), plus what catches writes made without history (bulk imports, synthetic data) to
+    the `big` tables (a count would scan a million rows on every request): PostgreSQL's
+    cumulative insert/update/delete counters, which include a commit within about a second.
+    A streaming replica does not count the rows it replays, so there the stamp is the position
+    up to which it has replayed the primary's WAL: it moves with any write (a few more
+    revalidations than needed), never misses one.
     """
     parts = []
     for table in tables:
         parts.append(
             f"(SELECT ARRAY[history_id::text, extract(epoch FROM history_date)::text] "
             f"FROM {table.replace('_', '_historical', 1)} ORDER BY history_id DESC LIMIT 1)"
-        )
-    for table in counted:
-        parts.append(
-            f"(SELECT ARRAY[count(*)::text, extract(epoch FROM max(updated_at))::text] "
-            f"FROM {table})"
         )
     for table in big:
         parts.append(
@@ -152,54 +142,36 @@ def _cacheable(
     return response
 
 
-def zone_stamp() -> tuple[str, dt.datetime]:
-    return data_stamp(ZONE_TABLES, counted=("territory_zoneversion",))
-
-
-class StateCache:
-    """Features of the map state, per process, keyed by the set of versions in force and the
-    data stamp: consecutive days of a time slider mostly share one state, and any edit changes
-    the stamp. At most `size` states (0.5 MB each for 250 synthetic zones of 65 vertices); safe
-    with many processes, as a key never goes stale."""
-
-    def __init__(self, size: int = 32) -> None:
-        self.size = size
-        self.entries: OrderedDict[tuple, Any] = OrderedDict()
-        self.lock = threading.Lock()  # runserver and threaded workers share the module
-
-    def get_or_compute(self, key: tuple, compute: Callable[[], Any]) -> Any:
-        with self.lock:
-            if key in self.entries:
-                self.entries.move_to_end(key)
-                return self.entries[key]
-        value = compute()
-        with self.lock:
-            self.entries[key] = value
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        return value
-
-
-STATE_CACHE = StateCache()
-OVERLAPS_CACHE = StateCache(size=2)
 # The map asks for the same series (whole period) on every page load.
-STATS_CACHE = StateCache(size=16)
+STATS_CACHE = state.StateCache(size=16)
 
 
-def _state_features(kind: str, day: dt.date, bbox: Any, staff: bool, stamp: str) -> list[str]:
-    ids = territory.in_force_ids(day, staff=staff)
-    digest = hashlib.md5(",".join(map(str, ids)).encode()).hexdigest()
-
-    def compute() -> list[str]:
-        if kind == "frontlines":
-            return fetch_features(territory.frontlines_at(day, bbox=bbox, staff=staff))
-        # Which versions overlap which is worked out once per data stamp for all of them;
-        # a day's contested flags are then a look-up instead of an ST_Relate per zone.
-        partners = OVERLAPS_CACHE.get_or_compute((stamp,), territory.overlapping_versions)
-        contested = territory.contested_among(ids, partners)
-        return fetch_features(territory.zones_at(day, bbox=bbox, staff=staff, contested=contested))
-
-    return STATE_CACHE.get_or_compute((kind, digest, stamp, bbox, staff), compute)
+def _conditional(
+    request: HttpRequest,
+    etag: str | None,
+    last_modified: dt.datetime,
+    render: Callable[[], bytes],
+    content_type: str,
+    filename: str | None = None,
+) -> HttpResponse:
+    """A response whose ETag is known before its body: 304 without rendering anything. (With
+    no `etag`, the body is rendered first and the ETag is its hash.)"""
+    body = None
+    if etag is None:
+        body = render()
+        etag = _etag(hashlib.sha1(body).hexdigest(), _is_staff(request))
+    not_modified = get_conditional_response(
+        request, etag=etag, last_modified=int(last_modified.timestamp())
+    )
+    response = not_modified or HttpResponse(
+        render() if body is None else body, content_type=content_type
+    )
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified.timestamp())
+    response["Vary"] = "Cookie"
+    if filename and not not_modified:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _geojson(
@@ -210,7 +182,7 @@ def _geojson(
     last: dt.datetime | None = None,
 ) -> HttpResponse:
     if last is None:
-        _version, last = zone_stamp()
+        _version, last = state.zone_stamp()
     return _cacheable(
         request,
         body,
@@ -230,10 +202,15 @@ def zones(request: HttpRequest, values: dict) -> HttpResponse:
     if day and (start or end):
         raise P.ParamError("date", "Give either date or from+to, not both.")
     if day:
-        stamp, last = zone_stamp()
-        features = _state_features("zones", day, values["bbox"], staff, stamp)
-        body = render_features(features, head={"date": day.isoformat()})
-        return _geojson(request, body, values, f"zones_{day.isoformat()}.geojson", last)
+        found = state.state_at(day, values["bbox"], staff=staff)
+        return _conditional(
+            request,
+            found.etag("zones"),
+            found.changed_at,
+            lambda: state.zones_body(found),
+            GEOJSON_CONTENT_TYPE,
+            f"zones_{day.isoformat()}.geojson" if values["download"] else None,
+        )
     if start or end:
         if not start:
             raise P.ParamError("from", "from is required with to.")
@@ -250,12 +227,17 @@ def zones(request: HttpRequest, values: dict) -> HttpResponse:
 
 @api("frontlines")
 def frontlines(request: HttpRequest, values: dict) -> HttpResponse:
-    day, staff = values["date"], _is_staff(request)
-    stamp, last = zone_stamp()
-    features = _state_features("frontlines", day, values["bbox"], staff, stamp)
+    day = values["date"]
+    found = state.state_at(day, values["bbox"], staff=_is_staff(request))
     head = {"date": day.isoformat(), "tolerance_m": territory.FRONT_TOLERANCE_M}
-    body = render_features(features, head=head)
-    return _geojson(request, body, values, f"frontlines_{day.isoformat()}.geojson", last)
+    return _conditional(
+        request,
+        found.etag("frontlines"),
+        found.changed_at,
+        lambda: render_features(state.frontline_features(found), head=head),
+        GEOJSON_CONTENT_TYPE,
+        f"frontlines_{day.isoformat()}.geojson" if values["download"] else None,
+    )
 
 
 @api("changes")
@@ -272,9 +254,11 @@ def stats_area(request: HttpRequest, values: dict) -> HttpResponse:
     P.check_steps(values)
     staff = _is_staff(request)
     args = (values["from"], values["to"], values["step"])
-    stamp, _last = zone_stamp()
+    stamp, _last = state.zone_stamp()
     data = STATS_CACHE.get_or_compute(
-        ("area", *args, staff, stamp), lambda: series.area_series(*args, staff=staff)
+        ("area", *args, staff, stamp),
+        lambda: series.area_series(*args, staff=staff),
+        keep=stamp is not None,
     )
     return _json(request, data)
 

@@ -37,34 +37,46 @@ def _bbox_filter(alias: str, bbox: Bbox | None, params: dict[str, Any]) -> str:
     return "" if bbox is None else " AND " + bbox_sql(alias, bbox, params)
 
 
-def _zone_feature(contested_sql: str) -> str:
-    # Built by concatenation (to_json() quotes strings): json_build_object() would re-parse
-    # the geometry text, which cost more than a third of the zones-at-date time.
-    return f"""
-    SELECT '{{"type":"Feature","id":' || v.id
-        || ',"geometry":' || ST_AsGeoJSON(ST_ForcePolygonCCW(v.geom), {ZONE_DECIMALS})
-        || ',"properties":{{"version":' || v.id
-        || ',"zone":' || to_json(z.slug)
-        || ',"zone_name":' || to_json(z.name)
-        || ',"faction":{{"slug":' || to_json(f.slug) || ',"name":' || to_json(f.name)
-        || ',"colour":' || to_json(f.colour)
-        || '}},"valid_from":"' || v.valid_from
-        || '","valid_to":' || COALESCE('"' || v.valid_to || '"', 'null')
-        || ',"confidence":' || to_json(v.confidence)
-        || ',"status":' || to_json(v.status)
-        || ',"contested":' || ({contested_sql})::text
-        || ',"note":' || to_json(v.note)
-        || ',"sources":' || COALESCE((
-            SELECT json_agg(json_build_object(
-                'url', s.url, 'publisher', s.publisher, 'title', s.title) ORDER BY s.id)
-            FROM territory_zoneversion_sources vs
-            JOIN events_source s ON s.id = vs.source_id
-            WHERE vs.zoneversion_id = v.id)::text, '[]')
-        || '}}}}'
+# A zone feature is built by concatenation (to_json() quotes strings): json_build_object() would
+# re-parse the geometry text, which cost more than a third of the zones-at-date time. It is
+# written as a head and a tail around the value of "contested", the one property that depends
+# on the day (the map state caches each version's two parts: conflictmap.api.state).
+_ZONE_HEAD = f"""'{{"type":"Feature","id":' || v.id
+    || ',"geometry":' || ST_AsGeoJSON(ST_ForcePolygonCCW(v.geom), {ZONE_DECIMALS})
+    || ',"properties":{{"version":' || v.id
+    || ',"zone":' || to_json(z.slug)
+    || ',"zone_name":' || to_json(z.name)
+    || ',"faction":{{"slug":' || to_json(f.slug) || ',"name":' || to_json(f.name)
+    || ',"colour":' || to_json(f.colour)
+    || '}},"valid_from":"' || v.valid_from
+    || '","valid_to":' || COALESCE('"' || v.valid_to || '"', 'null')
+    || ',"confidence":' || to_json(v.confidence)
+    || ',"status":' || to_json(v.status)
+    || ',"contested":'"""
+_ZONE_TAIL = """',"note":' || to_json(v.note)
+    || ',"sources":' || COALESCE((
+        SELECT json_agg(json_build_object(
+            'url', s.url, 'publisher', s.publisher, 'title', s.title) ORDER BY s.id)
+        FROM territory_zoneversion_sources vs
+        JOIN events_source s ON s.id = vs.source_id
+        WHERE vs.zoneversion_id = v.id)::text, '[]')
+    || '}}'"""
+_ZONE_FROM = """
     FROM territory_zoneversion v
     JOIN territory_zone z ON z.id = v.zone_id
     JOIN territory_faction f ON f.id = v.faction_id
-    """
+"""
+
+
+def _zone_feature(contested_sql: str) -> str:
+    return f"SELECT {_ZONE_HEAD} || ({contested_sql})::text || {_ZONE_TAIL}" + _ZONE_FROM
+
+
+def zone_feature_parts(ids: list[int]) -> Query:
+    """Rows (version id, head, tail) of these versions: the feature of a version is
+    head + "true" or "false" (contested that day) + tail."""
+    sql = f"SELECT v.id, {_ZONE_HEAD}, {_ZONE_TAIL}" + _ZONE_FROM + " WHERE v.id = ANY(%(ids)s)"
+    return Query(sql, {"ids": ids})
 
 
 # Overlaps smaller than this are slivers left where neighbouring zones were drawn or rounded
@@ -86,16 +98,17 @@ CONTESTED = (
 )
 
 
-def in_force_ids(day: dt.date, *, staff: bool = False) -> list[int]:
-    """Ids of the versions in force on `day`, ascending. The map (zones, contested flags, front
-    lines) is the same on every day with the same set, whatever the date."""
-    with reading().cursor() as cursor:
-        cursor.execute(
-            "SELECT COALESCE(array_agg(v.id ORDER BY v.id), '{}') FROM territory_zoneversion v"
-            " WHERE " + IN_FORCE,
-            {"day": day, "staff": staff},
-        )
-        return cursor.fetchone()[0]
+def in_force_ids_sql(bbox: Bbox | None, params: dict[str, Any]) -> str:
+    """SQL of one row (ids, shown): the ids of the versions in force on %(day)s that the user may
+    see (%(staff)s), ascending, and those of them whose box meets `bbox` (all when None). The
+    map (zones, contested flags, front lines) is the same on every day with the same ids,
+    whatever the date."""
+    shown = "" if bbox is None else " FILTER (WHERE " + bbox_sql("v", bbox, params) + ")"
+    return (
+        "SELECT COALESCE(array_agg(v.id ORDER BY v.id), '{}') AS ids,"
+        f" COALESCE(array_agg(v.id ORDER BY v.id){shown}, '{{}}') AS shown"
+        f" FROM territory_zoneversion v WHERE {IN_FORCE}"
+    )
 
 
 # Pairs of versions of different factions whose periods overlap and whose interiors intersect

@@ -1,0 +1,193 @@
+"""The map state at a date (zones, front lines), served from per-process caches that one stamp of
+the zone data keeps honest.
+
+A request for the zones on day D costs one query: the 'zones' data stamp (api_datastamp, moved
+by the database when a transaction changing zone data commits: migration api/0001_data_stamps)
+and the ids of the versions in force on D, read in one statement. The rest comes from this
+process's memory when it has it:
+- each version's feature as a head and a tail around its "contested" value (FEATURES), fetched
+  only for the versions not seen yet under this stamp: consecutive days share most versions;
+- which versions overlap which (territory.overlapping_versions), once per stamp;
+- the front lines of each set of versions in force.
+The ETag is made of what determines the body (day, stamp, ids, bbox, visibility), so a client
+that has it gets its 304 before anything is rendered. Nothing assumes one process: every entry
+is keyed by the stamp, so a key never goes stale; it only stops being asked for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+from conflictmap.geojson import fetch_features, query_cursor, render_features
+from conflictmap.gis import Bbox
+from conflictmap.territory import queries as territory
+
+ZONES = "zones"  # the name of the zone data's stamp in api_datastamp
+
+
+def _stamp_sql() -> str:
+    """SQL of the zone stamp's (version, changed_at), with %(name)s. Inside a transaction that
+    has changed zone data itself (its changes move the stamp only when it commits), the version
+    is NULL: nothing may then be cached or kept under the committed stamp (a test's transaction,
+    rolled back, would leave its data there). Only then is the pending table read (it cannot be
+    read on a read replica; reads there are not in a transaction)."""
+    if not connection.in_atomic_block:
+        return "SELECT s.version, s.changed_at FROM api_datastamp s WHERE s.name = %(name)s"
+    return (
+        "SELECT CASE WHEN p.dirty THEN NULL ELSE s.version END,"
+        " CASE WHEN p.dirty THEN clock_timestamp() ELSE s.changed_at END"
+        " FROM api_datastamp s, (SELECT EXISTS (SELECT 1 FROM api_datastamp_pending"
+        " WHERE name = %(name)s) AS dirty) p WHERE s.name = %(name)s"
+    )
+
+
+def zone_stamp() -> tuple[int | None, dt.datetime]:
+    """(version, time of the last committed change) of the zone data; version None when this
+    transaction has changed zone data (see _stamp_sql)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_stamp_sql(), {"name": ZONES})
+        return cursor.fetchone()
+
+
+@dataclass(frozen=True)
+class State:
+    """What the map shows on `day` to a user (`staff` or not), in `bbox` (None: everywhere)."""
+
+    day: dt.date
+    bbox: Bbox | None
+    staff: bool
+    stamp: int | None  # None: changed by this transaction, not committed (nothing cached)
+    changed_at: dt.datetime
+    ids: tuple[int, ...]  # the versions in force that day, ascending
+    shown: tuple[int, ...]  # those of them whose box meets bbox
+
+    @functools.cached_property
+    def key(self) -> str:
+        """The set of versions in force and shown: the same on every day with the same map."""
+        text = ",".join(map(str, self.ids)) + "|" + ",".join(map(str, self.shown))
+        return hashlib.md5(text.encode()).hexdigest()
+
+    def etag(self, kind: str) -> str | None:
+        """The ETag of the `kind` payload of this state; None when it must be the body's hash
+        (uncommitted changes)."""
+        if self.stamp is None:
+            return None
+        parts = (kind, self.day, self.stamp, self.key, self.bbox, self.staff)
+        return '"' + hashlib.sha1(repr(parts).encode()).hexdigest()[:32] + '"'
+
+
+def state_at(day: dt.date, bbox: Bbox | None, *, staff: bool) -> State:
+    """The State of `day`: the stamp and the versions in force, in one query (one snapshot)."""
+    params: dict[str, Any] = {"day": day, "staff": staff, "name": ZONES}
+    in_force = territory.in_force_ids_sql(bbox, params)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.*, i.ids, i.shown FROM ({_stamp_sql()}) s, ({in_force}) i", params
+        )
+        stamp, changed_at, ids, shown = cursor.fetchone()
+    return State(day, bbox, staff, stamp, changed_at, tuple(ids), tuple(shown))
+
+
+class StateCache:
+    """Values keyed by (..., stamp, ...) tuples, per process, the `size` most recently used."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple, Any] = OrderedDict()
+        self.lock = threading.Lock()  # runserver and threaded workers share the module
+
+    def get_or_compute(self, key: tuple, compute: Callable[[], Any], *, keep: bool = True) -> Any:
+        """The value kept under `key`, else compute() (kept unless `keep` is false)."""
+        if not keep:
+            return compute()
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+        value = compute()
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return value
+
+
+class FeatureParts:
+    """Each zone version's feature as (head, tail) bytes (territory.zone_feature_parts), for one
+    stamp at a time, at most `budget` bytes (the least recently used go first: 5,000 synthetic
+    versions of 65 vertices take ~10 MB)."""
+
+    def __init__(self, budget: int = 64 << 20) -> None:
+        self.budget = budget
+        self.stamp: int | None = None
+        self.parts: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+        self.size = 0
+        self.lock = threading.Lock()
+
+    def get(self, stamp: int | None, ids: tuple[int, ...]) -> dict[int, tuple[bytes, bytes]]:
+        """The parts of `ids` under `stamp` (None: fetched, not kept)."""
+        found: dict[int, tuple[bytes, bytes]] = {}
+        with self.lock:
+            if stamp is not None and stamp != self.stamp:
+                self.stamp, self.size = stamp, 0
+                self.parts.clear()
+            for version in ids:
+                parts = self.parts.get(version)
+                if parts is not None:
+                    self.parts.move_to_end(version)
+                    found[version] = parts
+        missing = [v for v in ids if v not in found]
+        if missing:
+            query = territory.zone_feature_parts(missing)
+            with query_cursor() as cursor:
+                cursor.execute(query.sql, query.params)
+                rows = cursor.fetchall()
+            with self.lock:
+                for version, head, tail in rows:
+                    parts = (head.encode(), tail.encode())
+                    found[version] = parts
+                    if stamp is not None and self.stamp == stamp:  # not if another thread moved on
+                        self.parts[version] = parts
+                        self.size += len(parts[0]) + len(parts[1])
+                while self.size > self.budget and self.parts:
+                    _version, (head, tail) = self.parts.popitem(last=False)
+                    self.size -= len(head) + len(tail)
+        return found
+
+
+FEATURES = FeatureParts()
+OVERLAPS = StateCache(size=2)
+FRONTLINES = StateCache(size=32)
+
+
+def zones_body(state: State) -> bytes:
+    """The FeatureCollection of /api/v1/zones?date= (docs/api.md), ordered by version id."""
+    # Which versions overlap which is worked out once per stamp for all of them; a day's
+    # contested flags are then a look-up instead of an ST_Relate per zone.
+    partners = OVERLAPS.get_or_compute(
+        (state.stamp,), territory.overlapping_versions, keep=state.stamp is not None
+    )
+    contested = set(territory.contested_among(list(state.ids), partners))
+    parts = FEATURES.get(state.stamp, state.shown)
+    features = [
+        parts[v][0] + (b"true" if v in contested else b"false") + parts[v][1] for v in state.shown
+    ]
+    return render_features(features, head={"date": state.day.isoformat()})
+
+
+def frontline_features(state: State) -> list[str]:
+    """The front lines of the state (the same for every day with the same versions in force)."""
+    key = (state.key, state.stamp, state.bbox, state.staff)
+    query = territory.frontlines_at(state.day, bbox=state.bbox, staff=state.staff)
+    return FRONTLINES.get_or_compute(
+        key, lambda: fetch_features(query), keep=state.stamp is not None
+    )
