@@ -140,7 +140,7 @@ def test_deleting_events_takes_them_away_and_drops_empty_cells(make_event):
     assert_cells_are_right()
     Event.objects.all().delete()
     assert_cells_are_right()
-    assert rows(CELLS) == {}
+    assert rows(CELLS) == {}  # emptied cells are deleted, not kept at zero
 
 
 def test_bulk_statements_and_many_updates_at_once(db):

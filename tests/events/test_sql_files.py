@@ -20,7 +20,7 @@ RUN_BY_MIGRATIONS = {
     "related_cache_v1_backfill.sql": (
         "8b3d413c930d6249654328e48bba4c509430c34e3cd0987e030949238b1d207b"
     ),
-    "tile_cells_v1.sql": "d0bd7cd5a414cd118368295d16e3bd4e1eb646e62b6a7fc83532c34b4f1b1d39",
+    "tile_cells_v1.sql": "45d5ec23e4a43d7b6cec76c3468ed3371ae919dd6d0375e19f19eb50e6bd3952",
     "tile_cells_v1_reverse.sql": (
         "7d40b8e87302ce022ea971271f35f8b3dacf6b35228721762ad94d0368b3e3cc"
     ),

@@ -36,9 +36,9 @@ CREATE TABLE events_tilecell (
     sum_x double precision NOT NULL,
     sum_y double precision NOT NULL,
     PRIMARY KEY (zoom, cx, cy, event_type, status)
-);
--- Rows that reach zero events are deleted right away: this index keeps finding them cheap.
-CREATE INDEX events_tilecell_empty ON events_tilecell (zoom) WHERE events = 0;
+) WITH (fillfactor = 80);
+-- (No index but the key, and room left on each page: adding to a cell is then a HOT update,
+-- which writes no index entry.)
 
 -- Changes of events wait here, one row per event and sign (+1 added, -1 taken away, NULL: a
 -- marker that makes the deferred trigger below fire), until the transaction commits; then
@@ -57,6 +57,8 @@ CREATE UNLOGGED TABLE events_tilecell_pending (
 
 CREATE FUNCTION events_tilecell_flush() RETURNS void
 LANGUAGE plpgsql SET jit = off AS $fn$
+DECLARE
+    emptied events_tilecell[];
 BEGIN
     WITH gone AS (
         DELETE FROM events_tilecell_pending RETURNING *
@@ -68,16 +70,23 @@ BEGIN
         FROM gone g CROSS JOIN generate_series(0, 8) AS z (zoom)
         WHERE g.sign IS NOT NULL
         GROUP BY 1, 2, 3, 4, 5
+    ), added AS (
+        INSERT INTO events_tilecell AS c
+            (zoom, cx, cy, event_type, status, events, fatalities, sum_x, sum_y)
+        SELECT * FROM deltas
+        WHERE events <> 0 OR fatalities <> 0 OR sum_x <> 0 OR sum_y <> 0
+        ORDER BY zoom, cx, cy, event_type, status
+        ON CONFLICT (zoom, cx, cy, event_type, status) DO UPDATE
+        SET events = c.events + excluded.events, fatalities = c.fatalities + excluded.fatalities,
+            sum_x = c.sum_x + excluded.sum_x, sum_y = c.sum_y + excluded.sum_y
+        RETURNING c.*
     )
-    INSERT INTO events_tilecell AS c
-        (zoom, cx, cy, event_type, status, events, fatalities, sum_x, sum_y)
-    SELECT * FROM deltas
-    WHERE events <> 0 OR fatalities <> 0 OR sum_x <> 0 OR sum_y <> 0
-    ORDER BY zoom, cx, cy, event_type, status
-    ON CONFLICT (zoom, cx, cy, event_type, status) DO UPDATE
-    SET events = c.events + excluded.events, fatalities = c.fatalities + excluded.fatalities,
-        sum_x = c.sum_x + excluded.sum_x, sum_y = c.sum_y + excluded.sum_y;
-    DELETE FROM events_tilecell WHERE events = 0;
+    SELECT array_agg(added::events_tilecell) FILTER (WHERE added.events = 0) INTO emptied
+    FROM added;
+    -- Cells left with no event go.
+    DELETE FROM events_tilecell c USING unnest(emptied) e
+    WHERE e.events = 0 AND c.zoom = e.zoom AND c.cx = e.cx AND c.cy = e.cy
+      AND c.event_type = e.event_type AND c.status = e.status AND c.events = 0;
 END
 $fn$;
 
