@@ -25,10 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-
 from conflictmap.geojson import fetch_features, query_cursor, render_features
 from conflictmap.gis import Bbox
+from conflictmap.replica import reading
 from conflictmap.territory import queries as territory
 
 ZONES = "zones"  # the name of the zone data's stamp in api_datastamp
@@ -40,7 +39,7 @@ def _stamp_sql() -> str:
     is NULL: nothing may then be cached or kept under the committed stamp (a test's transaction,
     rolled back, would leave its data there). Only then is the pending table read (it cannot be
     read on a read replica; reads there are not in a transaction)."""
-    if not connection.in_atomic_block:
+    if not reading().in_atomic_block:
         return "SELECT s.version, s.changed_at FROM api_datastamp s WHERE s.name = %(name)s"
     return (
         "SELECT CASE WHEN p.dirty THEN NULL ELSE s.version END,"
@@ -53,7 +52,7 @@ def _stamp_sql() -> str:
 def zone_stamp() -> tuple[int | None, dt.datetime]:
     """(version, time of the last committed change) of the zone data; version None when this
     transaction has changed zone data (see _stamp_sql)."""
-    with connection.cursor() as cursor:
+    with reading().cursor() as cursor:
         cursor.execute(_stamp_sql(), {"name": ZONES})
         return cursor.fetchone()
 
@@ -89,7 +88,7 @@ def state_at(day: dt.date, bbox: Bbox | None, *, staff: bool) -> State:
     """The State of `day`: the stamp and the versions in force, in one query (one snapshot)."""
     params: dict[str, Any] = {"day": day, "staff": staff, "name": ZONES}
     in_force = territory.in_force_ids_sql(bbox, params)
-    with connection.cursor() as cursor:
+    with reading().cursor() as cursor:
         cursor.execute(
             f"SELECT s.*, i.ids, i.shown FROM ({_stamp_sql()}) s, ({in_force}) i", params
         )

@@ -13,11 +13,10 @@ Both aggregated ways give the same cells, counts and points (tests/api/test_tile
 
 from __future__ import annotations
 
-from django.db import connection
-
 from conflictmap.events.queries import EventFilter
 from conflictmap.geojson import query_cursor
 from conflictmap.gis import WEB_MERCATOR_HALF_WIDTH_M
+from conflictmap.replica import reading
 from conflictmap.territory.models import visible
 
 # At zoom < DETAIL_ZOOM, or with no time window, a tile aggregates events into grid cells of
@@ -69,7 +68,7 @@ def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
     else:
         sql, more = _aggregated_sql(z, flt)
     params.update(more)
-    outer = connection.in_atomic_block
+    outer = reading().in_atomic_block  # (never on a replica: reads there are not in one)
     with query_cursor() as cursor:
         if pyramid and outer:
             # Inside a caller's transaction: its own changes to events are not applied yet.
@@ -82,7 +81,7 @@ def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
 def _holds_every_date(flt: EventFilter) -> bool:
     """True when the window [start, end] holds the date of every event (of any status), so that
     it selects what no window selects. Two index look-ups."""
-    with connection.cursor() as cursor:
+    with reading().cursor() as cursor:
         cursor.execute("SELECT min(date), max(date) FROM events_event")
         first, last = cursor.fetchone()
     if first is None:
