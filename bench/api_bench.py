@@ -5,7 +5,8 @@
 
 Works in its own database, named after DATABASE_URL's with "_bench" appended: created,
 migrated and filled by `generate_synthetic` (clearly marked synthetic data), or reused with
---reuse when it already holds that many synthetic events and versions.
+--reuse when it already holds that many synthetic events and versions (then migrated to the
+code's latest migrations).
 
 1. Export of all events to a file on the same disk, each run twice (best time kept):
    - ours: `manage.py export_geojson events -o FILE` (peak RSS of that process from wait4), with
@@ -94,6 +95,8 @@ def prepare(args, env: dict, db: dict) -> None:
         versions = scalar(db, "SELECT count(*) FROM territory_zoneversion", env)
         if events == str(args.events) and versions == str(args.versions):
             print(f"reusing {db['name']}: {events} events, {versions} versions", flush=True)
+            # Migrations added since it was filled (the tile pyramid's backfill takes minutes).
+            run([PY, "manage.py", "migrate", "--noinput", "-v0"], env)
             return
     base = ["-h", db["host"], "-p", db["port"], "-U", db["user"]]
     if exists:
