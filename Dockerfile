@@ -16,7 +16,8 @@ COPY pyproject.toml README.md ./
 COPY conflictmap ./conflictmap
 RUN pip install --no-deps --no-build-isolation . && pip check
 COPY . .
-RUN DEBUG=false SECRET_KEY=build-only python manage.py collectstatic --noinput
+RUN DEBUG=false SECRET_KEY=build-only-not-used-at-run-time ALLOWED_HOSTS=build.invalid \
+    python manage.py collectstatic --noinput
 
 RUN useradd --system --home /app conflictmap && mkdir -p /app/var && chown conflictmap /app/var
 USER conflictmap

@@ -118,9 +118,42 @@ def env_redis_url(name: str, default: str) -> str:
     return value
 
 
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """The header a TLS-terminating proxy sets, as `X-Forwarded-Proto` (meaning https) or
+    `Name: value`; None when unset. Trusting such a header without a proxy that overwrites it
+    would let any client claim HTTPS, so it is never on by default."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    header, _, expected = value.partition(":")
+    header, expected = header.strip(), expected.strip() or "https"
+    if not re.fullmatch(r"[A-Za-z0-9-]+", header):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a header name, optionally with the value meaning HTTPS "
+            "(e.g. X-Forwarded-Proto or X-Forwarded-Proto: https)"
+        )
+    return "HTTP_" + header.upper().replace("-", "_"), expected
+
+
 DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-set-SECRET_KEY-in-production")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
+# Production fails closed: with DEBUG off, start-up refuses to run without a secret key of its own
+# (the development key is public: anyone could sign sessions and password-reset links with it)
+# or without the host names it serves. conflictmap.web.checks makes `check --deploy` fail on both.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip() or (DEVELOPMENT_SECRET_KEY if DEBUG else "")
+if not DEBUG and SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "DEBUG is off but SECRET_KEY is "
+        + ("not set" if not SECRET_KEY else "the development key")
+        + ': set SECRET_KEY to a long random value of your own (e.g. `python -c "import secrets; '
+        'print(secrets.token_urlsafe(50))"`)'
+    )
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver" if DEBUG else "")
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "DEBUG is off but ALLOWED_HOSTS is empty: set it to the host names the site is served "
+        "under, comma-separated (e.g. ALLOWED_HOSTS=map.example.org)"
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
@@ -207,7 +240,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # 12 characters: these accounts can publish to a public war map.
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -326,7 +363,8 @@ LEAFLET_CONFIG = {
     },
 }
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only behind a proxy that sets (and overwrites) this header: e.g. SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)

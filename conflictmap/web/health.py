@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 import redis
@@ -59,10 +60,28 @@ def _check_celery() -> dict:
     return {"ok": True, "workers": workers}
 
 
+# Headers a proxy adds: a request carrying one came through a proxy on this machine, so its
+# loopback address says nothing about who sent it.
+PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+def may_see_details(request: HttpRequest) -> bool:
+    """Staff, or a request made on this machine (a load balancer's or container's probe) that no
+    proxy forwarded. Versions, worker host names and error texts help an attacker; a visitor
+    learns only up or down."""
+    if request.user.is_authenticated and request.user.is_staff:
+        return True
+    try:
+        local = ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+    return local and not any(request.META.get(header) for header in PROXY_HEADERS)
+
+
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """Database (and its read replica, if any), PostGIS, Redis and Celery workers; 503 when any
-    of them is down."""
+    of them is down. Only staff and local probes see each check."""
     checks: dict[str, dict] = {}
     services = [("database", _check_database)]
     if replica.replica_configured():
@@ -77,4 +96,5 @@ def healthz(request: HttpRequest) -> JsonResponse:
         result["ms"] = round((time.monotonic() - started) * 1000, 1)
         checks[name] = result
     ok = all(c["ok"] for c in checks.values())
-    return JsonResponse({"ok": ok, "checks": checks}, status=200 if ok else 503)
+    body = {"ok": ok, "checks": checks} if may_see_details(request) else {"ok": ok}
+    return JsonResponse(body, status=200 if ok else 503)

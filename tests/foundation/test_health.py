@@ -101,3 +101,35 @@ def test_healthz_answers_503_naming_redis_when_it_is_unreachable(client, setting
     redis_check = response.json()["checks"]["redis"]
     assert redis_check["ok"] is False
     assert "ConnectionError" in redis_check["error"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"REMOTE_ADDR": "203.0.113.7"},
+        # A proxy on this machine forwards a visitor: the loopback address is the proxy's.
+        {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.7"},
+        {"REMOTE_ADDR": "::1", "HTTP_FORWARDED": "for=203.0.113.7"},
+    ],
+    ids=["remote", "through-x-forwarded-for", "through-forwarded"],
+)
+def test_healthz_tells_a_visitor_only_up_or_down(client, settings, meta):
+    settings.HEALTHZ_CELERY_TIMEOUT = 0.3
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/healthz", **meta)
+    assert response.status_code == 503
+    # No versions, worker names or error texts for an attacker to read.
+    assert response.json() == {"ok": False}
+
+
+@pytest.mark.django_db
+def test_healthz_gives_staff_every_check_from_anywhere(client, settings, django_user_model):
+    settings.HEALTHZ_CELERY_TIMEOUT = 0.3
+    staff = django_user_model.objects.create_user("ops", password="x", is_staff=True)
+    client.force_login(staff)
+    body = client.get("/healthz", REMOTE_ADDR="203.0.113.7").json()
+    assert body["checks"]["database"]["postgis"].startswith("3.")
+    visitor = django_user_model.objects.create_user("reader", password="x")
+    client.force_login(visitor)
+    assert set(client.get("/healthz", REMOTE_ADDR="203.0.113.7").json()) == {"ok"}

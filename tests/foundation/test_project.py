@@ -1,15 +1,18 @@
 """What the project ships besides code: compose file, settings for production, the two commands."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_docker_compose_file_is_valid_and_has_every_service():
+def compose(*arguments: str, **variables: str) -> subprocess.CompletedProcess:
     if (
         shutil.which("docker")
         and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
@@ -18,14 +21,49 @@ def test_docker_compose_file_is_valid_and_has_every_service():
     else:
         assert shutil.which("docker-compose"), "neither `docker compose` nor docker-compose found"
         command = ["docker-compose"]
-    result = subprocess.run(
-        [*command, "-f", "docker-compose.yml", "config", "--services"],
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "POSTGRES_PASSWORD")}
+    return subprocess.run(
+        [*command, "-f", "docker-compose.yml", *arguments],
         cwd=ROOT,
+        env=dict(env, **variables),
         capture_output=True,
         text=True,
     )
+
+
+SECRETS = {"SECRET_KEY": "k" * 60, "POSTGRES_PASSWORD": "p4ssw0rd"}
+
+
+def test_docker_compose_file_is_valid_and_has_every_service():
+    result = compose("config", "-q", **SECRETS)
     assert result.returncode == 0, result.stderr
-    assert {"db", "redis", "web", "worker", "beat"} <= set(result.stdout.split())
+    result = compose("config", "--services", **SECRETS)
+    assert {"db", "redis", "web", "worker", "beat", "proxy"} <= set(result.stdout.split())
+
+
+@pytest.mark.parametrize("missing", list(SECRETS))
+def test_docker_compose_refuses_to_start_without_a_secret(missing):
+    result = compose("config", "-q", **{k: v for k, v in SECRETS.items() if k != missing})
+    assert result.returncode != 0
+    assert f"set {missing}" in result.stderr
+
+
+def test_only_the_tls_proxy_publishes_a_port():
+    # `config` prints the resolved file with each service's keys indented under its name (no
+    # YAML library in the environment: the services are read off their indentation).
+    resolved = compose("config", **SECRETS).stdout
+    services, current, section = {}, None, None
+    for line in resolved.splitlines():
+        if not line.startswith(" "):
+            section = line.rstrip(":")
+        elif section == "services" and re.fullmatch(r"  [a-z]+:", line):
+            current = services.setdefault(line.strip().rstrip(":"), [])
+        elif section == "services" and current is not None:
+            current.append(line.strip())
+    assert {"proxy", "web"} <= set(services)
+    assert {name for name, lines in services.items() if "ports:" in lines} == {"proxy"}
+    # What the proxy (Caddy) sets and overwrites, the web processes trust, and nothing else.
+    assert "SECURE_PROXY_SSL_HEADER: X-Forwarded-Proto" in services["web"]
 
 
 def clean_environ() -> dict[str, str]:
@@ -34,21 +72,96 @@ def clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
 
 
-def test_production_settings_pass_check_deploy():
-    env = dict(
-        clean_environ(),
-        DEBUG="false",
-        SECRET_KEY="x" * 20 + "-a-long-random-production-secret-" + "y" * 20,
-        ALLOWED_HOSTS="conflictmap.example",
-    )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+STRONG_KEY = "x" * 20 + "-a-long-random-production-secret-" + "y" * 20
+DEVELOPMENT_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+
+
+def check_deploy(fail_level: str = "WARNING", unset: tuple[str, ...] = (), **variables: str):
+    env = {k: v for k, v in clean_environ().items() if k not in unset}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", fail_level],
         cwd=ROOT,
-        env=env,
+        env=dict(env, **variables),
         capture_output=True,
         text=True,
     )
+
+
+def test_production_settings_pass_check_deploy():
+    result = check_deploy(DEBUG="false", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="conflictmap.example")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# What production must refuse: the check (and with DEBUG off, start-up itself) fails, naming it.
+# The development key is 50 characters of many kinds, so Django's own W009 does not see it.
+REFUSED = {
+    "no-key": (
+        {"DEBUG": "false", "ALLOWED_HOSTS": "conflictmap.example"},
+        ("SECRET_KEY",),
+        "ImproperlyConfigured: DEBUG is off but SECRET_KEY is not set",
+    ),
+    "development-key": (
+        {"DEBUG": "false", "SECRET_KEY": DEVELOPMENT_KEY, "ALLOWED_HOSTS": "conflictmap.example"},
+        (),
+        "ImproperlyConfigured: DEBUG is off but SECRET_KEY is the development key",
+    ),
+    "no-hosts": (
+        {"DEBUG": "false", "SECRET_KEY": STRONG_KEY},
+        ("ALLOWED_HOSTS",),
+        "ImproperlyConfigured: DEBUG is off but ALLOWED_HOSTS is empty",
+    ),
+    "empty-hosts": (
+        {"DEBUG": "false", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": " , "},
+        (),
+        "ImproperlyConfigured: DEBUG is off but ALLOWED_HOSTS is empty",
+    ),
+    # Checked with DEBUG still on: errors of their own, so even the default fail level fails.
+    "debug-on-development-key": (
+        {"DEBUG": "true", "ALLOWED_HOSTS": "conflictmap.example"},
+        ("SECRET_KEY",),
+        "(conflictmap.E001) SECRET_KEY is the development key, which is public.",
+    ),
+    "debug-on-no-hosts": (
+        {"DEBUG": "true", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": ""},
+        (),
+        "(conflictmap.E002) ALLOWED_HOSTS is empty.",
+    ),
+    "weak-key": (
+        {"DEBUG": "false", "SECRET_KEY": "secret", "ALLOWED_HOSTS": "conflictmap.example"},
+        (),
+        "(security.W009)",
+    ),
+}
+
+
+@pytest.mark.parametrize(("variables", "unset", "message"), REFUSED.values(), ids=list(REFUSED))
+def test_check_deploy_fails_on_an_unsafe_production_setting(variables, unset, message):
+    fail_level = "WARNING" if message == "(security.W009)" else "ERROR"
+    result = check_deploy(fail_level, unset=unset, **variables)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+
+
+def test_a_proxy_ssl_header_is_trusted_only_when_configured():
+    show = "from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)"
+
+    def shown(**variables):
+        env = {k: v for k, v in clean_environ().items() if k != "SECURE_PROXY_SSL_HEADER"}
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "--verbosity", "0", "-c", show],
+            cwd=ROOT,
+            env=dict(env, **variables),
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout.strip() or result.stderr
+
+    assert shown() == "None"
+    assert (
+        shown(SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto") == "('HTTP_X_FORWARDED_PROTO', 'https')"
+    )
+    assert shown(SECURE_PROXY_SSL_HEADER="X-Forwarded-Ssl: on") == "('HTTP_X_FORWARDED_SSL', 'on')"
+    assert "is not a header name" in shown(SECURE_PROXY_SSL_HEADER="X Forwarded")
 
 
 def test_the_readme_names_the_two_commands_and_ci_calls_make_test():

@@ -49,7 +49,7 @@ def start_django(unset: tuple[str, ...] = (), **variables: str) -> subprocess.Co
     return subprocess.run(
         [sys.executable, "manage.py", "shell", "--verbosity", "0", "-c", PRINT_SETTINGS],
         cwd=ROOT,
-        env=dict(env, SECRET_KEY="s" * 60, **variables),
+        env=dict(env, SECRET_KEY="s" * 60, ALLOWED_HOSTS="conflictmap.example", **variables),
         capture_output=True,
         text=True,
         timeout=60,
