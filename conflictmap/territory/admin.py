@@ -262,3 +262,6 @@ class ZoneVersionAdmin(OfflineContextMixin, SimpleHistoryAdmin):
         return TemplateResponse(
             request, "admin/territory/zoneversion/new_version_from_date.html", context
         )
+
+
+from conflictmap.territory import move_admin  # noqa: E402, F401  (registers FrontMoveAdmin)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateRangeField, RangeOperators
@@ -177,6 +178,8 @@ class ZoneVersion(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     sources = models.ManyToManyField("events.Source", blank=True, related_name="zone_versions")
     note = models.TextField(blank=True)
+    # The events (captures) this version records, when it was made from one: "Apply to the map".
+    events = models.ManyToManyField("events.Event", blank=True, related_name="zone_versions")
     # Written by PostgreSQL from geom (ST_Area and the geography cast are immutable), so it
     # cannot go stale, whatever writes the row (raw SQL, bulk imports). The area series sums it.
     area_km2 = models.GeneratedField(
@@ -285,3 +288,59 @@ def new_version_from(version: ZoneVersion, day: dt.date, *, sources=(), **change
         new.save()
         new.sources.set(sources or version.sources.all())
     return new
+
+
+class FrontMove(models.Model):
+    """One "move the front" (conflictmap.territory.transfer): the ground a faction took on a day,
+    what was asked, and what it changed, so that re-running it changes nothing and reverting it
+    restores both sides. Its rows are written by the engine only."""
+
+    class Method(models.TextChoices):
+        PLACES = "places"
+        AREA = "area"
+        LINE = "line"
+
+    class State(models.TextChoices):
+        APPLIED = "applied"
+        REVERTED = "reverted"
+
+    taker = models.ForeignKey(Faction, on_delete=models.PROTECT, related_name="moves")
+    day = models.DateField(help_text="The first day the taker holds the ground.")
+    method = models.CharField(max_length=8, choices=Method.choices)
+    # What was asked (place ids, drawn geometry as GeoJSON, radius, contested): with the taker
+    # and the day it makes `key`, by which the same move asked twice is found.
+    request = models.JSONField(default=dict)
+    key = models.CharField(max_length=64, db_index=True, editable=False)
+    ground = models.MultiPolygonField(srid=4326, null=True, blank=True)
+    moved_km2 = models.FloatField(default=0)
+    summary = models.JSONField(default=dict, help_text="What the command printed.")
+    # Each version the move closed or reshaped, with what it was before ("valid_to", or "geom"
+    # as hex EWKB) and its updated_at after the move; the versions and zones it opened, with
+    # their updated_at: a revert refuses to touch what was edited since.
+    changed = models.JSONField(default=list)
+    opened = models.JSONField(default=list)
+    zones_created = models.JSONField(default=list)
+    reason = models.TextField()
+    sources = models.ManyToManyField("events.Source", blank=True, related_name="moves")
+    event = models.ForeignKey(
+        "events.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="moves"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.APPLIED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    reverted_at = models.DateTimeField(null=True, blank=True)
+    revert_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # The same move applied twice at once: the second transaction fails here.
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(state="applied"), name="frontmove_applied_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.taker} took {self.moved_km2:,.1f} km² on {self.day.isoformat()}"
