@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from conflictmap.territory.quality_admin import quality_view
 from conflictmap.web import health
 from conflictmap.web import views as web_views
 
@@ -10,6 +11,7 @@ admin.site.site_title = "conflictmap"
 urlpatterns = [
     path("", web_views.map_page, name="map"),
     path("healthz", health.healthz, name="healthz"),
+    path("admin/data-quality/", admin.site.admin_view(quality_view), name="admin-data-quality"),
     path("admin/", admin.site.urls),
     path("", include("conflictmap.api.urls")),
 ]

@@ -24,7 +24,7 @@ def openapi_document() -> dict[str, Any]:
         if endpoint.rules:
             description += (" " if description else "") + "Rules: " + "; ".join(endpoint.rules)
         content: dict[str, Any] = {endpoint.media_type: {"schema": {}}}
-        if endpoint.name == "events":
+        if any(p.name == "format" and "csv" in p.choices for p in endpoint.params):
             content["text/csv"] = {"schema": {"type": "string"}}
         paths[endpoint.path] = {
             "get": {
@@ -40,6 +40,13 @@ def openapi_document() -> dict[str, Any]:
                         "content": {
                             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
                         },
+                    },
+                    **{
+                        code: {
+                            "description": text,
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                        for code, text in endpoint.errors
                     },
                 },
             }

@@ -189,6 +189,8 @@ class Endpoint:
     media_type: str = "application/json"
     description: str = ""
     rules: tuple[str, ...] = field(default=())
+    # Answers other than 200, 304 and 400, by HTTP status: their description.
+    errors: tuple[tuple[str, str], ...] = field(default=())
 
     def parse(self, query: Mapping[str, str], path_args: Mapping[str, Any] | None = None) -> dict:
         values: dict[str, Any] = {}
@@ -367,6 +369,72 @@ ENDPOINTS: dict[str, Endpoint] = {
                 Param("min_population", "int", "Only places at least this populous.", minimum=0),
             ),
             media_type="application/geo+json",
+        ),
+        Endpoint(
+            "control",
+            "/api/v1/control",
+            "Who held each gazetteer place on a date, derived from the zones",
+            (
+                Param(DATE.name, DATE.kind, DATE.description, required=True),
+                BBOX,
+                Param(
+                    "format",
+                    "choice",
+                    "geojson (default) or csv.",
+                    choices=("geojson", "csv"),
+                    default="geojson",
+                ),
+                DOWNLOAD,
+            ),
+            media_type="application/geo+json",
+            description=(
+                "One point per place with status (held, contested, unknown), holder, factions, "
+                "confidence, since (first day of the current state without a break) and the "
+                "versions covering it. Never stored: read from the zone versions in force."
+            ),
+        ),
+        Endpoint(
+            "control_changes",
+            "/api/v1/control/changes",
+            "The places whose holders differ between two dates",
+            (FROM, TO_REQ, BBOX),
+            media_type="application/geo+json",
+            description="Each place with `before` and `after`: {status, holder, factions}.",
+            rules=("from <= to",),
+        ),
+        Endpoint(
+            "place_control",
+            "/api/v1/places/{id}/control",
+            "A place's periods of control with their sources and confidence",
+            (Param("id", "int", "Place id (see /api/v1/places).", location="path", minimum=1),),
+            description=(
+                "Periods from the first version covering the place: from (inclusive), to "
+                "(exclusive; null: still so), status, holder, factions, confidence, versions, "
+                "sources."
+            ),
+            errors=(("404", "No such place."),),
+        ),
+        Endpoint(
+            "quality",
+            "/api/v1/quality",
+            "Data quality of the territory on a date (staff only)",
+            (
+                Param("date", "date", "Day checked; default today."),
+                Param(
+                    "days",
+                    "int",
+                    "Days after a capture event by which its place should have changed hands.",
+                    default=3,
+                    minimum=0,
+                    maximum=365,
+                ),
+                Param("drafts", "bool", "Count draft versions and events too.", default=False),
+            ),
+            description=(
+                "Places inside no zone, places in zones of two factions without a contested "
+                "mark, and capture events whose place is still held by actor 2 `days` later."
+            ),
+            errors=(("403", "Not signed in as staff."),),
         ),
         Endpoint(
             "extent",

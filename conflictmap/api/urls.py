@@ -18,5 +18,9 @@ urlpatterns = [
     path("api/v1/factions", views.factions, name="api-factions"),
     path("api/v1/regions", views.regions, name="api-regions"),
     path("api/v1/places", views.places, name="api-places"),
+    path("api/v1/places/<int:id>/control", views.place_control, name="api-place-control"),
+    path("api/v1/control", views.control, name="api-control"),
+    path("api/v1/control/changes", views.control_changes, name="api-control-changes"),
+    path("api/v1/quality", views.quality, name="api-quality"),
     path("api/v1/extent", views.extent, name="api-extent"),
 ]

@@ -40,6 +40,8 @@ from conflictmap.geojson import (
     stream_query,
 )
 from conflictmap.replica import reading
+from conflictmap.territory import control as control_sql
+from conflictmap.territory import quality as territory_quality
 from conflictmap.territory import queries as territory
 from conflictmap.territory import series
 
@@ -284,10 +286,10 @@ def _json(request: HttpRequest, data: Any) -> HttpResponse:
 # --- events ------------------------------------------------------------------------------------
 
 
-def csv_stream(query: Query) -> Iterator[bytes]:
+def csv_stream(query: Query, columns: list[str] | None = None) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(event_sql.CSV_COLUMNS)
+    writer.writerow(columns or event_sql.CSV_COLUMNS)
     for rows in rows_from_cursor(query):
         writer.writerows(rows)
         yield buffer.getvalue().encode()
@@ -340,6 +342,55 @@ def event_tile(request: HttpRequest, values: dict) -> HttpResponse:
     response = _cacheable(request, event_tiles.tile(z, x, y, flt), MVT_CONTENT_TYPE)
     response["Cache-Control"] = "max-age=60"
     return response
+
+
+# --- who held each place when -------------------------------------------------------------------
+
+
+@api("control")
+def control(request: HttpRequest, values: dict) -> HttpResponseBase:
+    staff = _is_staff(request)
+    day, bbox = values["date"], values["bbox"]
+    if values["format"] == "csv":
+        response = StreamingHttpResponse(
+            csv_stream(
+                control_sql.control_csv_rows(day, bbox=bbox, staff=staff), control_sql.CSV_COLUMNS
+            ),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="control_{day.isoformat()}.csv"'
+        response["Vary"] = "Cookie"
+        return response
+    body = render_query(
+        control_sql.control_at(day, bbox=bbox, staff=staff), head={"date": day.isoformat()}
+    )
+    return _geojson(request, body, values, f"control_{day.isoformat()}.geojson")
+
+
+@api("control_changes")
+def control_changes(request: HttpRequest, values: dict) -> HttpResponse:
+    P.check_order(values, "from", "to")
+    start, end = values["from"], values["to"]
+    query = control_sql.control_changes(start, end, bbox=values["bbox"], staff=_is_staff(request))
+    body = render_query(query, head={"from": start.isoformat(), "to": end.isoformat()})
+    return _geojson(request, body, values, f"control_changes_{start}_{end}.geojson")
+
+
+@api("place_control")
+def place_control(request: HttpRequest, values: dict) -> HttpResponse:
+    timeline = control_sql.place_timeline(values["id"], staff=_is_staff(request))
+    if timeline is None:
+        return JsonResponse({"error": f"No place with id {values['id']}."}, status=404)
+    return _json(request, timeline)
+
+
+@api("quality")
+def quality(request: HttpRequest, values: dict) -> HttpResponse:
+    if not _is_staff(request):
+        return JsonResponse({"error": "Only staff may see the data-quality report."}, status=403)
+    day = values["date"] or dt.date.today()
+    data = territory_quality.report(day, days=values["days"], drafts=values["drafts"])
+    return _json(request, data)
 
 
 # --- reference data ----------------------------------------------------------------------------

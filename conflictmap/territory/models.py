@@ -344,3 +344,43 @@ class FrontMove(models.Model):
 
     def __str__(self) -> str:
         return f"{self.taker} took {self.moved_km2:,.1f} km² on {self.day.isoformat()}"
+
+
+class PlaceCover(models.Model):
+    """Which zone versions cover which gazetteer place (point within or on the outline), with
+    the version's faction, period, status and confidence: a geometric index that the database
+    keeps (triggers of migration territory/0006_place_cover), never written by Django.
+
+    Who held a place on a day is not stored here or anywhere: territory.control reads it from
+    these rows with the same rules as the map (in_force, visible: the columns have the names
+    the helpers use). Without it, each request repeated a point-in-polygon test for every
+    version a place ever had: 0.1-0.3 s for 312 places and 2-5 s for 10,000 on 5,000 versions.
+    """
+
+    place = models.ForeignKey(
+        "events.Place", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    version = models.ForeignKey(
+        ZoneVersion, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    faction = models.ForeignKey(
+        Faction, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    period = DateRangeField()
+    status = models.CharField(max_length=12)
+    confidence = models.CharField(max_length=12)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["place", "version"], name="placecover_unique")
+        ]
+        indexes = [
+            # A place's history (the control at a date reads every cover up to that date) and
+            # the covers of a version (kept in step by the triggers).
+            models.Index(
+                fields=["place"],
+                include=["faction", "period", "status", "confidence", "version"],
+                name="placecover_place",
+            ),
+            models.Index(fields=["version"], name="placecover_version"),
+        ]

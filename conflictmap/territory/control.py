@@ -1,0 +1,295 @@
+"""Who held each place when: locality control derived from the zones, in SQL.
+
+Control is never stored: a place's holder on day D is read from the zone versions in force on D
+whose geometry covers the place's point (territory.models.in_force and visible, the same rules
+as the map), so it cannot disagree with the map.
+
+- held: the versions covering the place on D are of one faction; confidence is "contested" when
+  one of them is marked so, else "claimed" when one is claimed, else "confirmed";
+- contested: versions of two or more factions cover it (opposing means different factions, as
+  for the zones' `contested` flag); confidence "contested";
+- unknown: no version covers it; no holder, no confidence.
+
+`since` is the first day of the place's current state without a break: the latest of the days
+each holding faction began covering it continuously and of the days any other faction stopped
+covering it (for unknown, the day the last cover ended; null when never covered). It is the
+`from` of the period containing D in the place's timeline (`place_timeline`).
+
+Which versions cover which place is a geometric index the database keeps as versions and places
+are written (territory_placecover: territory.models.PlaceCover); holders, confidence and since
+are worked out from it at each request, by the rules above, in one query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from conflictmap.geojson import Query, query_cursor
+from conflictmap.gis import Bbox, bbox_sql
+from conflictmap.territory.models import in_force, in_force_during, visible
+
+POINT_DECIMALS = 6
+
+FACTION_JSON = "json_build_object('slug', f.slug, 'name', f.name, 'colour', f.colour)"
+
+# Confidence of a set of covering versions: factions (their ids) and confidences.
+_CONFIDENCE = """CASE
+    WHEN cardinality({factions}) = 0 THEN NULL
+    WHEN cardinality({factions}) > 1 OR 'contested' = ANY({confidences}) THEN 'contested'
+    WHEN 'claimed' = ANY({confidences}) THEN 'claimed'
+    ELSE 'confirmed' END"""
+_STATUS = """CASE
+    WHEN cardinality({factions}) = 0 THEN 'unknown'
+    WHEN cardinality({factions}) > 1 THEN 'contested'
+    ELSE 'held' END"""
+
+
+def _state_sql(place_filter: str) -> str:
+    """Rows (place_id, factions, versions, confidences, since) for every place of
+    `place_filter` (SQL on alias p), on %(day)s as %(staff)s sees it.
+
+    One pass over the places' covers up to the day: each faction's covers merged into ranges of
+    days (range_agg); a range containing the day makes the faction a holder and its start a
+    beginning of the state; a range that ended on or before the day is a change too (a faction
+    left). `since` is the latest of these: earlier ranges of a holder end before its current
+    one begins, so they never win."""
+    return f"""
+    WITH covers AS MATERIALIZED (
+        SELECT c.place_id, c.faction_id, c.version_id, c.confidence, c.period
+        FROM territory_placecover c
+        WHERE {in_force_during("c", "NULL", "%(day)s")} AND {visible("c")}
+          AND c.place_id IN (SELECT p.id FROM events_place p WHERE {place_filter})
+    ),
+    ranges AS (
+        SELECT place_id, unnest(range_agg(period)) AS r FROM covers GROUP BY place_id, faction_id
+    ),
+    since AS (
+        SELECT place_id,
+            max(CASE WHEN r @> (%(day)s)::date THEN lower(r) ELSE upper(r) END) AS since
+        FROM ranges GROUP BY place_id
+    ),
+    here AS (
+        SELECT c.place_id,
+            array_agg(DISTINCT c.faction_id ORDER BY c.faction_id) AS factions,
+            array_agg(c.version_id ORDER BY c.version_id) AS versions,
+            array_agg(c.confidence::text) AS confidences
+        FROM covers c WHERE {in_force("c", "%(day)s")}
+        GROUP BY c.place_id
+    )
+    SELECT p.id AS place_id,
+        COALESCE(here.factions, '{{}}') AS factions,
+        COALESCE(here.versions, '{{}}') AS versions,
+        COALESCE(here.confidences, '{{}}') AS confidences,
+        since.since
+    FROM events_place p
+    LEFT JOIN here ON here.place_id = p.id
+    LEFT JOIN since ON since.place_id = p.id
+    WHERE {place_filter}
+    """
+
+
+def _place_filter(bbox: Bbox | None, params: dict[str, Any]) -> str:
+    return "TRUE" if bbox is None else bbox_sql("p", bbox, params)
+
+
+def control_at(day: dt.date, *, bbox: Bbox | None = None, staff: bool = False) -> Query:
+    """Every place of the gazetteer (in `bbox` when given) as a GeoJSON Feature with who held
+    it on `day`: status, holder, factions, confidence, since, versions. Ordered by place id."""
+    params: dict[str, Any] = {"day": day, "staff": staff}
+    state = _state_sql(_place_filter(bbox, params))
+    sql = f"""
+    WITH state AS ({state})
+    SELECT json_build_object(
+        'type', 'Feature', 'id', p.id,
+        'geometry', ST_AsGeoJSON(p.geom, {POINT_DECIMALS})::json,
+        'properties', json_build_object(
+            'id', p.id, 'name', p.name, 'name_ar', p.name_ar, 'kind', p.kind,
+            'population', p.population,
+            'status', {_STATUS.format(factions="s.factions")},
+            'holder', CASE WHEN cardinality(s.factions) = 1 THEN (
+                SELECT {FACTION_JSON} FROM territory_faction f WHERE f.id = s.factions[1]) END,
+            'factions', COALESCE((
+                SELECT json_agg({FACTION_JSON} ORDER BY f.slug) FROM territory_faction f
+                WHERE f.id = ANY(s.factions)), '[]'::json),
+            'confidence', {_CONFIDENCE.format(factions="s.factions", confidences="s.confidences")},
+            'since', s.since,
+            'versions', to_json(s.versions)
+        )
+    )::text
+    FROM state s JOIN events_place p ON p.id = s.place_id
+    ORDER BY p.id
+    """
+    return Query(sql, params)
+
+
+CSV_COLUMNS = [
+    "place_id",
+    "name",
+    "name_ar",
+    "kind",
+    "population",
+    "longitude",
+    "latitude",
+    "status",
+    "holder",
+    "factions",
+    "confidence",
+    "since",
+    "versions",
+]
+
+
+def control_csv_rows(day: dt.date, *, bbox: Bbox | None = None, staff: bool = False) -> Query:
+    """The rows of control_at as CSV_COLUMNS: holder and factions as slugs (factions joined by
+    ";"), versions as ids joined by ";"."""
+    params: dict[str, Any] = {"day": day, "staff": staff}
+    state = _state_sql(_place_filter(bbox, params))
+    sql = f"""
+    WITH state AS ({state})
+    SELECT p.id, p.name, p.name_ar, p.kind, p.population,
+        round(ST_X(p.geom)::numeric, {POINT_DECIMALS}), round(ST_Y(p.geom)::numeric, {POINT_DECIMALS}),
+        {_STATUS.format(factions="s.factions")},
+        CASE WHEN cardinality(s.factions) = 1 THEN (
+            SELECT f.slug FROM territory_faction f WHERE f.id = s.factions[1]) ELSE '' END,
+        COALESCE((SELECT string_agg(f.slug, ';' ORDER BY f.slug) FROM territory_faction f
+                  WHERE f.id = ANY(s.factions)), ''),
+        COALESCE({_CONFIDENCE.format(factions="s.factions", confidences="s.confidences")}, ''),
+        s.since,
+        array_to_string(s.versions, ';')
+    FROM state s JOIN events_place p ON p.id = s.place_id
+    ORDER BY p.id
+    """
+    return Query(sql, params)
+
+
+# The periods of one place: the days on which the set of versions covering it changes cut the
+# time into segments; consecutive segments with the same factions and confidence make a period.
+TIMELINE_SQL = f"""
+WITH place AS (SELECT * FROM events_place WHERE id = %(place)s),
+cov AS (
+    SELECT c.version_id AS id, c.faction_id, c.period, c.confidence::text AS confidence
+    FROM territory_placecover c
+    WHERE c.place_id = %(place)s AND {visible("c")}
+),
+bounds AS (
+    SELECT lower(period) AS b FROM cov
+    UNION SELECT upper(period) FROM cov WHERE upper(period) IS NOT NULL
+),
+segments AS (SELECT b AS start, lead(b) OVER (ORDER BY b) AS stop FROM bounds),
+states AS (
+    SELECT s.start, s.stop,
+        COALESCE(array_agg(DISTINCT c.faction_id ORDER BY c.faction_id)
+                 FILTER (WHERE c.id IS NOT NULL), '{{}}') AS factions,
+        COALESCE(array_agg(c.id ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL), '{{}}') AS versions,
+        COALESCE(array_agg(c.confidence) FILTER (WHERE c.id IS NOT NULL), '{{}}') AS confidences
+    FROM segments s LEFT JOIN cov c ON c.period @> s.start
+    GROUP BY s.start, s.stop
+),
+labelled AS (
+    SELECT *, {_CONFIDENCE.format(factions="factions", confidences="confidences")} AS confidence
+    FROM states
+),
+islands AS (
+    SELECT *, sum(changed) OVER (ORDER BY start) AS run FROM (
+        SELECT *, CASE WHEN lag(factions) OVER w IS NOT DISTINCT FROM factions
+                        AND lag(confidence) OVER w IS NOT DISTINCT FROM confidence
+                  THEN 0 ELSE 1 END AS changed
+        FROM labelled WINDOW w AS (ORDER BY start)) x
+),
+periods AS (
+    -- factions and confidence are the same on every segment of a run
+    SELECT g.*, ARRAY(SELECT DISTINCT x FROM islands i, unnest(i.versions) AS x
+                      WHERE i.run = g.run ORDER BY 1) AS versions
+    FROM (SELECT run, factions, confidence, min(start) AS start,
+              CASE WHEN bool_or(stop IS NULL) THEN NULL ELSE max(stop) END AS stop
+          FROM islands GROUP BY run, factions, confidence) g
+)
+SELECT json_build_object(
+    'place', (SELECT json_build_object('id', p.id, 'name', p.name, 'name_ar', p.name_ar,
+        'kind', p.kind, 'population', p.population,
+        'geometry', ST_AsGeoJSON(p.geom, {POINT_DECIMALS})::json) FROM place p),
+    'periods', COALESCE((SELECT json_agg(json_build_object(
+        'from', pe.start, 'to', pe.stop,
+        'status', {_STATUS.format(factions="pe.factions")},
+        'holder', CASE WHEN cardinality(pe.factions) = 1 THEN (
+            SELECT {FACTION_JSON} FROM territory_faction f WHERE f.id = pe.factions[1]) END,
+        'factions', COALESCE((SELECT json_agg({FACTION_JSON} ORDER BY f.slug)
+            FROM territory_faction f WHERE f.id = ANY(pe.factions)), '[]'::json),
+        'confidence', pe.confidence,
+        'versions', to_json(pe.versions),
+        'sources', COALESCE((
+            SELECT json_agg(json_build_object('url', s.url, 'publisher', s.publisher,
+                'title', s.title, 'published', s.published) ORDER BY s.id)
+            FROM events_source s WHERE s.id IN (
+                SELECT vs.source_id FROM territory_zoneversion_sources vs
+                WHERE vs.zoneversion_id = ANY(pe.versions))), '[]'::json)
+    ) ORDER BY pe.start) FROM periods pe), '[]'::json)
+)::text
+"""
+
+
+def place_timeline(place_id: int, *, staff: bool = False) -> dict[str, Any] | None:
+    """The periods of control of place `place_id` (None when there is no such place): each with
+    `from` (inclusive), `to` (exclusive, null: still so), status, holder, factions, confidence,
+    the versions covering it and their sources. A period with no version covering the place is
+    "unknown"; nothing is listed before the first version that covers it."""
+    with query_cursor() as cursor:
+        cursor.execute("SELECT 1 FROM events_place WHERE id = %s", [place_id])
+        if cursor.fetchone() is None:
+            return None
+        cursor.execute(TIMELINE_SQL, {"place": place_id, "staff": staff})
+        return json.loads(cursor.fetchone()[0])
+
+
+def _holders_sql(day_param: str) -> str:
+    """Rows (place_id, factions) of the places covered on %(<day_param>)s, as %(staff)s sees."""
+    return f"""
+    SELECT c.place_id, array_agg(DISTINCT c.faction_id ORDER BY c.faction_id) AS factions
+    FROM territory_placecover c
+    WHERE {in_force("c", f"%({day_param})s")} AND {visible("c")}
+    GROUP BY c.place_id"""
+
+
+def _side_json(factions: str) -> str:
+    return f"""json_build_object(
+        'status', {_STATUS.format(factions=factions)},
+        'holder', CASE WHEN cardinality({factions}) = 1 THEN (
+            SELECT {FACTION_JSON} FROM territory_faction f WHERE f.id = ({factions})[1]) END,
+        'factions', COALESCE((SELECT json_agg({FACTION_JSON} ORDER BY f.slug)
+            FROM territory_faction f WHERE f.id = ANY({factions})), '[]'::json))"""
+
+
+def control_changes(
+    start: dt.date, end: dt.date, *, bbox: Bbox | None = None, staff: bool = False
+) -> Query:
+    """The places whose holders on `end` differ from those on `start` (a faction came or left,
+    or the place became unknown or known), as GeoJSON Features with `before` and `after`
+    ({status, holder, factions}). Ordered by place id."""
+    params: dict[str, Any] = {"a": start, "b": end, "staff": staff}
+    where = _place_filter(bbox, params)
+    sql = f"""
+    WITH a AS ({_holders_sql("a")}), b AS ({_holders_sql("b")}),
+    changed AS (
+        SELECT p.id, COALESCE(a.factions, '{{}}') AS fa, COALESCE(b.factions, '{{}}') AS fb
+        FROM events_place p
+        LEFT JOIN a ON a.place_id = p.id
+        LEFT JOIN b ON b.place_id = p.id
+        WHERE (a.place_id IS NOT NULL OR b.place_id IS NOT NULL) AND {where}
+    )
+    SELECT json_build_object(
+        'type', 'Feature', 'id', p.id,
+        'geometry', ST_AsGeoJSON(p.geom, {POINT_DECIMALS})::json,
+        'properties', json_build_object(
+            'id', p.id, 'name', p.name, 'name_ar', p.name_ar, 'kind', p.kind,
+            'population', p.population,
+            'before', {_side_json("ch.fa")},
+            'after', {_side_json("ch.fb")}
+        )
+    )::text
+    FROM changed ch JOIN events_place p ON p.id = ch.id
+    WHERE ch.fa <> ch.fb
+    ORDER BY p.population DESC NULLS LAST, p.id
+    """
+    return Query(sql, params)

@@ -1,0 +1,44 @@
+"""The editors' data-quality page (/admin/data-quality/): territory.quality.report as tables
+with links to what to fix. Staff only (the admin site's login and is_staff check)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from conflictmap.territory import quality
+
+
+class QualityForm(forms.Form):
+    date = forms.DateField(required=False, help_text="Day checked (default: today).")
+    days = forms.IntegerField(
+        min_value=0,
+        max_value=365,
+        initial=quality.DEFAULT_DAYS,
+        required=False,
+        help_text="Days after a capture by which its place should have changed hands.",
+    )
+    drafts = forms.BooleanField(required=False, help_text="Count draft versions and events.")
+
+
+def quality_view(request: HttpRequest) -> HttpResponse:
+    form = QualityForm(request.GET or None)
+    found = None
+    if not request.GET or form.is_valid():
+        data = form.cleaned_data if request.GET else {}
+        found = quality.report(
+            data.get("date") or dt.date.today(),
+            days=quality.DEFAULT_DAYS if data.get("days") is None else data["days"],
+            drafts=bool(data.get("drafts")),
+        )
+    context = {
+        **admin.site.each_context(request),
+        "title": "Data quality of the territory",
+        "form": form,
+        "found": found,
+    }
+    return TemplateResponse(request, "admin/territory/quality.html", context)
