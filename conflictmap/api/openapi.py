@@ -58,7 +58,8 @@ def openapi_document() -> dict[str, Any]:
             "version": "1",
             "description": (
                 "Territory, front lines and events of the war in Syria. Published data only "
-                "unless signed in as staff. See docs/api.md for property names and precision."
+                "unless signed in with the view permission (then drafts and retracted records "
+                "too, marked by their status). See docs/api.md for property names and precision."
             ),
         },
         "paths": paths,

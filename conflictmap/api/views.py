@@ -1,7 +1,9 @@
 """HTTP API (contract: docs/api.md). Plain Django views: SQL builds the payloads, the views
 validate parameters (conflictmap.api.params), add caching headers and stream.
 
-Published data only, unless the user is staff. Bad parameters: 400 {"error", "parameter"}.
+Published data only, unless the user may view drafts (territory.models.sees_drafts: the view
+permission of zone versions or of events); then drafts and retracted records come too, each with
+its `status`. Bad parameters: 400 {"error", "parameter"}.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.db.models import Model
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -31,6 +34,7 @@ from conflictmap.api import state
 from conflictmap.api.openapi import openapi_document
 from conflictmap.events import queries as event_sql
 from conflictmap.events import tiles as event_tiles
+from conflictmap.events.models import Event
 from conflictmap.geojson import (
     GEOJSON_CONTENT_TYPE,
     Query,
@@ -44,13 +48,20 @@ from conflictmap.territory import control as control_sql
 from conflictmap.territory import quality as territory_quality
 from conflictmap.territory import queries as territory
 from conflictmap.territory import series
+from conflictmap.territory.models import ZoneVersion, sees_drafts
 
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
 
 
-def _is_staff(request: HttpRequest) -> bool:
-    user = getattr(request, "user", None)
-    return bool(user and user.is_authenticated and user.is_staff)
+def _drafts(request: HttpRequest, model: type[Model]) -> bool:
+    """Whether this request's user sees the unpublished records of `model` (the one rule:
+    territory.models.sees_drafts)."""
+    return sees_drafts(getattr(request, "user", None), model)
+
+
+def _viewer(request: HttpRequest) -> tuple[bool, bool]:
+    """What the user may see (zone drafts, event drafts), for ETags of any payload."""
+    return _drafts(request, ZoneVersion), _drafts(request, Event)
 
 
 def bad_parameter(error: P.ParamError) -> JsonResponse:
@@ -128,7 +139,7 @@ def _cacheable(
     filename: str | None = None,
 ) -> HttpResponse:
     """A response whose ETag is the hash of its body; 304 when the client has it already."""
-    etag = _etag(hashlib.sha1(body).hexdigest(), _is_staff(request))
+    etag = _etag(hashlib.sha1(body).hexdigest(), _viewer(request))
     not_modified = get_conditional_response(
         request,
         etag=etag,
@@ -161,7 +172,7 @@ def _conditional(
     body = None
     if etag is None:
         body = render()
-        etag = _etag(hashlib.sha1(body).hexdigest(), _is_staff(request))
+        etag = _etag(hashlib.sha1(body).hexdigest(), _viewer(request))
     not_modified = get_conditional_response(
         request, etag=etag, last_modified=int(last_modified.timestamp())
     )
@@ -199,7 +210,7 @@ def _geojson(
 
 @api("zones")
 def zones(request: HttpRequest, values: dict) -> HttpResponse:
-    staff = _is_staff(request)
+    staff = _drafts(request, ZoneVersion)
     day, start, end = values["date"], values["from"], values["to"]
     if day and (start or end):
         raise P.ParamError("date", "Give either date or from+to, not both.")
@@ -230,7 +241,7 @@ def zones(request: HttpRequest, values: dict) -> HttpResponse:
 @api("frontlines")
 def frontlines(request: HttpRequest, values: dict) -> HttpResponse:
     day = values["date"]
-    found = state.state_at(day, values["bbox"], staff=_is_staff(request))
+    found = state.state_at(day, values["bbox"], staff=_drafts(request, ZoneVersion))
     head = {"date": day.isoformat(), "tolerance_m": territory.FRONT_TOLERANCE_M}
     return _conditional(
         request,
@@ -246,7 +257,7 @@ def frontlines(request: HttpRequest, values: dict) -> HttpResponse:
 def changes(request: HttpRequest, values: dict) -> HttpResponse:
     P.check_order(values, "from", "to")
     start, end = values["from"], values["to"]
-    body = territory.changes_collection(start, end, staff=_is_staff(request))
+    body = territory.changes_collection(start, end, staff=_drafts(request, ZoneVersion))
     return _geojson(request, body, values, f"changes_{start}_{end}.geojson")
 
 
@@ -254,7 +265,7 @@ def changes(request: HttpRequest, values: dict) -> HttpResponse:
 def stats_area(request: HttpRequest, values: dict) -> HttpResponse:
     P.check_order(values, "from", "to")
     P.check_steps(values)
-    staff = _is_staff(request)
+    staff = _drafts(request, ZoneVersion)
     args = (values["from"], values["to"], values["step"])
     stamp, _last = state.zone_stamp()
     data = STATS_CACHE.get_or_compute(
@@ -269,7 +280,7 @@ def stats_area(request: HttpRequest, values: dict) -> HttpResponse:
 def stats_events(request: HttpRequest, values: dict) -> HttpResponse:
     P.check_order(values, "from", "to")
     P.check_steps(values)
-    staff = _is_staff(request)
+    staff = _drafts(request, Event)
     args = (values["from"], values["to"], values["step"], values["by"])
     stamp, _last = data_stamp(EVENT_TABLES, big=EVENT_BIG_TABLES)
     data = STATS_CACHE.get_or_compute(
@@ -300,7 +311,7 @@ def csv_stream(query: Query, columns: list[str] | None = None) -> Iterator[bytes
 
 @api("events")
 def events(request: HttpRequest, values: dict) -> HttpResponseBase:
-    staff = _is_staff(request)
+    staff = _drafts(request, Event)
     flt = P.event_filter(values, staff=staff)
     version, last = data_stamp(EVENT_TABLES, big=EVENT_BIG_TABLES)
     etag = "W/" + _etag(version, request.GET.urlencode(), staff)
@@ -337,7 +348,7 @@ def event_tile(request: HttpRequest, values: dict) -> HttpResponse:
         start=values["start"],
         end=values["end"],
         types=values["type"] or [],
-        staff=_is_staff(request),
+        staff=_drafts(request, Event),
     )
     response = _cacheable(request, event_tiles.tile(z, x, y, flt), MVT_CONTENT_TYPE)
     response["Cache-Control"] = "max-age=60"
@@ -349,7 +360,7 @@ def event_tile(request: HttpRequest, values: dict) -> HttpResponse:
 
 @api("control")
 def control(request: HttpRequest, values: dict) -> HttpResponseBase:
-    staff = _is_staff(request)
+    staff = _drafts(request, ZoneVersion)
     day, bbox = values["date"], values["bbox"]
     if values["format"] == "csv":
         response = StreamingHttpResponse(
@@ -371,14 +382,16 @@ def control(request: HttpRequest, values: dict) -> HttpResponseBase:
 def control_changes(request: HttpRequest, values: dict) -> HttpResponse:
     P.check_order(values, "from", "to")
     start, end = values["from"], values["to"]
-    query = control_sql.control_changes(start, end, bbox=values["bbox"], staff=_is_staff(request))
+    query = control_sql.control_changes(
+        start, end, bbox=values["bbox"], staff=_drafts(request, ZoneVersion)
+    )
     body = render_query(query, head={"from": start.isoformat(), "to": end.isoformat()})
     return _geojson(request, body, values, f"control_changes_{start}_{end}.geojson")
 
 
 @api("place_control")
 def place_control(request: HttpRequest, values: dict) -> HttpResponse:
-    timeline = control_sql.place_timeline(values["id"], staff=_is_staff(request))
+    timeline = control_sql.place_timeline(values["id"], staff=_drafts(request, ZoneVersion))
     if timeline is None:
         return JsonResponse({"error": f"No place with id {values['id']}."}, status=404)
     return _json(request, timeline)
@@ -386,8 +399,13 @@ def place_control(request: HttpRequest, values: dict) -> HttpResponse:
 
 @api("quality")
 def quality(request: HttpRequest, values: dict) -> HttpResponse:
-    if not _is_staff(request):
-        return JsonResponse({"error": "Only staff may see the data-quality report."}, status=403)
+    if not _drafts(request, ZoneVersion):  # the report names draft versions
+        return JsonResponse(
+            {
+                "error": "Only editors (the view permission of zone versions) may see the data-quality report."
+            },
+            status=403,
+        )
     day = values["date"] or dt.date.today()
     data = territory_quality.report(day, days=values["days"], drafts=values["drafts"])
     return _json(request, data)

@@ -87,6 +87,7 @@ FEATURE_SQL = f"""
     || ',"actors":' || e.related[1]
     || ',"fatalities":' || COALESCE(e.fatalities::text, 'null')
     || ',"confidence":' || to_json(e.confidence)
+    || ',"status":' || to_json(e.status)
     || ',"location_precision":' || to_json(e.location_precision)
     || ',"place":' || CASE WHEN p.id IS NULL THEN 'null' ELSE
            '{{"name":' || to_json(p.name) || ',"name_ar":' || to_json(p.name_ar) || '}}' END
@@ -155,6 +156,7 @@ CSV_COLUMNS = (
     "actors",
     "fatalities",
     "confidence",
+    "status",
     "location_precision",
     "place",
     "place_ar",
@@ -171,7 +173,7 @@ CSV_SQL = f"""
     round(ST_X(e.geom)::numeric, {POINT_DECIMALS}), round(ST_Y(e.geom)::numeric, {POINT_DECIMALS}),
     (SELECT string_agg((a ->> 'slug') || ':' || (a ->> 'role'), ';' ORDER BY n)
        FROM json_array_elements(e.related[1]::json) WITH ORDINALITY AS actors (a, n)),
-    e.fatalities, e.confidence, e.location_precision, p.name, p.name_ar, e.location_name,
+    e.fatalities, e.confidence, e.status, e.location_precision, p.name, p.name_ar, e.location_name,
     e.summary,
     (SELECT string_agg(s ->> 'url', '|' ORDER BY n)
        FROM json_array_elements(e.related[2]::json) WITH ORDINALITY AS sources (s, n)),

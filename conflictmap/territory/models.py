@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.db import models
@@ -23,8 +24,12 @@ class Confidence(models.TextChoices):
 
 
 class Status(models.TextChoices):
+    """draft -> published -> retracted. Only published records are public; a retracted one is
+    kept (and stays in history and the changelog's past) but hidden like a draft."""
+
     DRAFT = "draft"
     PUBLISHED = "published"
+    RETRACTED = "retracted"
 
 
 class Faction(models.Model):
@@ -128,8 +133,21 @@ class DateRange(Func):
 #
 # A version is in force on day D when valid_from <= D < valid_to (valid_to NULL: open), i.e. when
 # its `period` (the stored daterange [valid_from, valid_to)) contains D; the GiST index on period
-# answers both forms. A record is visible to the public when published; staff also see drafts.
-# The SQL queries take the staff flag as the parameter %(staff)s.
+# answers both forms. A record is visible to the public when published; users who may view
+# unpublished records (sees_drafts: the view permission) also see drafts and retracted ones,
+# marked by their `status`. The SQL queries take that flag as the parameter %(staff)s (its
+# historical name: it is sees_drafts(), not is_staff).
+
+
+def sees_drafts(user: Any, model: type[models.Model]) -> bool:
+    """True when `user` may see the unpublished (draft and retracted) records of `model`
+    (ZoneVersion or Event): the one rule every page, API endpoint and export follows. It is the
+    model's view permission (territory.view_zoneversion, events.view_event), which the editor
+    and publisher groups and superusers hold; staff status alone is not enough."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    opts = model._meta
+    return user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
 
 
 def in_force(alias: str, day: str) -> str:
@@ -145,8 +163,8 @@ def in_force_during(alias: str, first: str, last: str) -> str:
 
 
 def visible(alias: str) -> str:
-    """SQL true where record `alias` (a zone version or an event) may be shown: published, or
-    anything when the parameter %(staff)s is true."""
+    """SQL true where record `alias` (a zone version, an event or a tile cell) may be shown:
+    published, or anything when the parameter %(staff)s (sees_drafts) is true."""
     return f"(%(staff)s OR {alias}.status = '{Status.PUBLISHED}')"
 
 

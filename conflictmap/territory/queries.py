@@ -6,8 +6,8 @@ return one text column, a GeoJSON Feature (RFC 7946: lon/lat, exterior rings cou
 via ST_ForcePolygonCCW, coordinates rounded to ZONE_DECIMALS).
 
 Periods: a version is in force on day D when valid_from <= D < valid_to (valid_to NULL = open);
-drafts are left out unless `staff` is true (the SQL of both rules: territory.models.in_force,
-visible).
+unpublished (draft, retracted) versions are left out unless `staff` is true, i.e. the user may view
+them (territory.models.sees_drafts; the SQL of both rules: in_force, visible).
 """
 
 from __future__ import annotations

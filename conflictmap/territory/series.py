@@ -1,7 +1,8 @@
 """Series over steps of days, in SQL: the area each faction holds on each step.
 
-A version is in force on day D when valid_from <= D < valid_to (valid_to NULL = open); drafts
-are left out unless `staff` is true (territory.models.in_force, visible).
+A version is in force on day D when valid_from <= D < valid_to (valid_to NULL = open); drafts and
+retracted versions are left out unless `staff` (sees_drafts) is true (territory.models.in_force,
+visible).
 """
 
 from __future__ import annotations

@@ -138,10 +138,15 @@ def test_the_fast_path_equals_unions_on_overlaps_that_come_and_go(make_version, 
     make_version(faction=a, geom=rect(35.8, 35.0, 36.0, 35.2), valid_from=day(1), valid_to=day(4))
     # Another faction on the same ground: contested, but each faction keeps its own area.
     make_version(faction=b, geom=rect(36.05, 35.05, 36.35, 35.25), valid_from=day(2))
-    # A draft overlapping a1: only staff count it.
-    make_version(
+    # A draft overlapping a1 and a retracted version of a faction of its own: only users who
+    # may view drafts count them.
+    draft = make_version(
         faction=a, geom=rect(35.9, 34.9, 36.1, 35.1), valid_from=day(4), status=Status.DRAFT
     )
+    make_version(
+        faction=make_faction(slug="ddd"), geom=rect(37.0, 35.0, 37.1, 35.1), valid_from=day(2),
+        status=Status.RETRACTED,
+    )  # fmt: skip
     # A zone that changes hands: two versions of one zone, one after the other.
     moved = make_version(faction=a, geom=rect(36.3, 35.2, 36.5, 35.4), valid_from=day(0))
     moved.valid_to = day(6)
@@ -154,6 +159,19 @@ def test_the_fast_path_equals_unions_on_overlaps_that_come_and_go(make_version, 
         for staff in (False, True):
             fast, reference = both_paths(START, day(20), step, staff=staff)
             assert_same_series(fast, reference)
+
+    # The public's series leaves the draft and the retracted version out; the other counts them.
+    public, _ = both_paths(START, day(20), "day")
+    viewer, _ = both_paths(START, day(20), "day", staff=True)
+    assert "ddd" not in [s["faction"]["slug"] for s in public["series"]]
+    assert km2_of(viewer, "ddd")[2] == pytest.approx(
+        ellipsoid_rect_km2(37.0, 35.0, 37.1, 35.1), rel=0.005
+    )
+    # The draft adds to "aaa" from day 4 (its part outside a1) for the viewer only.
+    assert km2_of(viewer, "aaa")[4] - km2_of(public, "aaa")[4] == pytest.approx(
+        draft.area_km2 - ellipsoid_rect_km2(36.0, 35.0, 36.1, 35.1), rel=0.01
+    )
+    assert km2_of(viewer, "aaa")[3] == km2_of(public, "aaa")[3]
 
     week, _ = both_paths(START, day(20), "week")
     assert "ccc" not in [s["faction"]["slug"] for s in week["series"]]

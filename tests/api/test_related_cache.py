@@ -68,7 +68,7 @@ REFERENCE_CSV = """
         (SELECT string_agg(f.slug || ':' || ea.role, ';' ORDER BY ea.role, f.slug)
            FROM events_eventactor ea JOIN territory_faction f ON f.id = ea.faction_id
           WHERE ea.event_id = e.id),
-        e.fatalities, e.confidence, e.location_precision, p.name, p.name_ar, e.location_name,
+        e.fatalities, e.confidence, e.status, e.location_precision, p.name, p.name_ar, e.location_name,
         e.summary,
         (SELECT string_agg(s.url, '|' ORDER BY s.id)
            FROM events_event_sources es JOIN events_source s ON s.id = es.source_id

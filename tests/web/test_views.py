@@ -28,8 +28,13 @@ def test_the_page_hands_factions_with_backers_and_the_data_period_to_the_browser
     sna = make_faction(slug="sna", name="Syrian National Army", colour="#88aa33")
     sna.backed_by.add(turkey)
     make_version(faction=sna, valid_from=dt.date(2024, 11, 26), valid_to=dt.date(2024, 12, 9))
-    make_version(faction=sna, valid_from=dt.date(2024, 12, 1), status=Status.DRAFT)
     make_event(date=dt.date(2024, 12, 15))
+    # Unpublished records before and after the published period, elsewhere: they would move the
+    # period and the box if the page counted them.
+    make_version(faction=sna, valid_from=dt.date(2024, 10, 1), status=Status.DRAFT)
+    make_version(faction=sna, valid_from=dt.date(2024, 9, 1), status=Status.RETRACTED)
+    make_event(date=dt.date(2025, 1, 10), status=Status.DRAFT)
+    make_event(date=dt.date(2025, 2, 10), status=Status.RETRACTED)
 
     response = client.get("/?date=2024-12-01")
 

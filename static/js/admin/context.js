@@ -1,6 +1,6 @@
 // Offline context under the admin's map widgets: our own country outlines and governorates
 // (/api/v1/regions), places (/api/v1/places) and, on a zone version's page, the other zones in
-// force on its first day (/api/v1/zones?date=, drafts included for staff), read-only and
+// force on its first day (/api/v1/zones?date=, drafts included for those who may view them), read-only and
 // semi-transparent, so an editor sees where the geometry is without any tile server.
 // What to draw comes from the json_script #cm-admin-map-context; nothing is made global.
 // The outlines, governorates and places are the public map's layers (js/shared/basemap.js, an ES
@@ -153,7 +153,7 @@
               opacity: 0.8,
               fillColor: p.faction.colour,
               fillOpacity: 0.25,
-              dashArray: p.status === "draft" ? "5 4" : null,
+              dashArray: p.status !== "published" ? "5 4" : null, // drafts and retracted
             };
           },
           onEachFeature: (feature, layer) => {

@@ -29,7 +29,11 @@ class Command(BaseCommand):
         parser.add_argument("--type", help="events: ACLED event type(s), comma-separated.")
         parser.add_argument("--actor", help="events: faction slug(s), comma-separated.")
         parser.add_argument("--q", help="events: text in summary or location name.")
-        parser.add_argument("--drafts", action="store_true", help="Include draft records.")
+        parser.add_argument(
+            "--drafts",
+            action="store_true",
+            help="Include draft and retracted records, marked by their status property.",
+        )
         parser.add_argument("-o", "--output", help="File to write (default: standard output).")
         parser.add_argument(
             "--jobs",
