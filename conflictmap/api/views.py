@@ -402,7 +402,7 @@ def quality(request: HttpRequest, values: dict) -> HttpResponse:
     if not _drafts(request, ZoneVersion):  # the report names draft versions
         return JsonResponse(
             {
-                "error": "Only editors (the view permission of zone versions) may see the data-quality report."
+                "error": "Only staff who may view zone versions (editors) may see the data-quality report."
             },
             status=403,
         )
