@@ -244,10 +244,30 @@ ENDPOINTS: dict[str, Endpoint] = {
                 ),
                 Param("to", "date", "Period mode: last day (inclusive)."),
                 BBOX,
+                Param(
+                    "zoom",
+                    "int",
+                    "Date mode: the map's zoom level. Geometry is generalised for it (snapped to"
+                    " a grid of at most half a pixel, the same grid for every zone so that"
+                    " neighbours keep their shared edges); omitted: full detail.",
+                    minimum=0,
+                    maximum=22,
+                ),
+                Param(
+                    "base",
+                    "date",
+                    "Date mode: a day whose map the client already has. Only the versions in force"
+                    " on `date` and not on `base` come as features; `removed` lists those of"
+                    " `base` no longer in force and `contested` every contested version of `date`.",
+                ),
                 DOWNLOAD,
             ),
             media_type="application/geo+json",
-            rules=("exactly one of `date` or `from`+`to`", "from <= to"),
+            rules=(
+                "exactly one of `date` or `from`+`to`",
+                "from <= to",
+                "zoom and base with date only",
+            ),
         ),
         Endpoint(
             "frontlines",

@@ -68,6 +68,10 @@ class State:
     changed_at: dt.datetime
     ids: tuple[int, ...]  # the versions in force that day, ascending
     shown: tuple[int, ...]  # those of them whose box meets bbox
+    # [since, until): the days with these same versions in force (None: unbounded); a client
+    # keeps the state for all of them and asks for `until` (and the day before `since`) next.
+    since: dt.date | None = None
+    until: dt.date | None = None
 
     @functools.cached_property
     def key(self) -> str:
@@ -75,25 +79,29 @@ class State:
         text = ",".join(map(str, self.ids)) + "|" + ",".join(map(str, self.shown))
         return hashlib.md5(text.encode()).hexdigest()
 
-    def etag(self, kind: str) -> str | None:
-        """The ETag of the `kind` payload of this state; None when it must be the body's hash
-        (uncommitted changes)."""
+    def etag(self, kind: str, variant: Any = None) -> str | None:
+        """The ETag of the `kind` payload of this state (in its `variant`, such as the zooms of
+        one grid); None when it must be the body's hash (uncommitted changes)."""
         if self.stamp is None:
             return None
-        parts = (kind, self.day, self.stamp, self.key, self.bbox, self.staff)
+        parts = (kind, self.day, self.stamp, self.key, self.bbox, self.staff, variant)
         return '"' + hashlib.sha1(repr(parts).encode()).hexdigest()[:32] + '"'
 
 
 def state_at(day: dt.date, bbox: Bbox | None, *, staff: bool) -> State:
-    """The State of `day`: the stamp and the versions in force, in one query (one snapshot)."""
+    """The State of `day`: the stamp, the versions in force and the days they stay in force, in
+    one query (one snapshot)."""
     params: dict[str, Any] = {"day": day, "staff": staff, "name": ZONES}
     in_force = territory.in_force_ids_sql(bbox, params)
+    period = territory.state_period_sql()
     with reading().cursor() as cursor:
         cursor.execute(
-            f"SELECT s.*, i.ids, i.shown FROM ({_stamp_sql()}) s, ({in_force}) i", params
+            f"SELECT s.*, i.ids, i.shown, p.state_from, p.state_to"
+            f" FROM ({_stamp_sql()}) s, ({in_force}) i, ({period}) p",
+            params,
         )
-        stamp, changed_at, ids, shown = cursor.fetchone()
-    return State(day, bbox, staff, stamp, changed_at, tuple(ids), tuple(shown))
+        stamp, changed_at, ids, shown, since, until = cursor.fetchone()
+    return State(day, bbox, staff, stamp, changed_at, tuple(ids), tuple(shown), since, until)
 
 
 class StateCache:
@@ -121,32 +129,35 @@ class StateCache:
 
 
 class FeatureParts:
-    """Each zone version's feature as (head, tail) bytes (territory.zone_feature_parts), for one
-    stamp at a time, at most `budget` bytes (the least recently used go first: 5,000 synthetic
-    versions of 65 vertices take ~10 MB)."""
+    """Each zone version's feature as (head, tail) bytes (territory.zone_feature_parts) per grid
+    (territory.zoom_decimals), for one stamp at a time, at most `budget` bytes (the least
+    recently used go first: 5,000 synthetic versions of 65 vertices take ~10 MB in full)."""
 
     def __init__(self, budget: int = 64 << 20) -> None:
         self.budget = budget
         self.stamp: int | None = None
-        self.parts: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+        self.parts: OrderedDict[tuple[int, int], tuple[bytes, bytes]] = OrderedDict()
         self.size = 0
         self.lock = threading.Lock()
 
-    def get(self, stamp: int | None, ids: tuple[int, ...]) -> dict[int, tuple[bytes, bytes]]:
-        """The parts of `ids` under `stamp` (None: fetched, not kept)."""
+    def get(
+        self, stamp: int | None, ids: tuple[int, ...], decimals: int = territory.ZONE_DECIMALS
+    ) -> dict[int, tuple[bytes, bytes]]:
+        """The parts of `ids` under `stamp` (None: fetched, not kept), geometry on the grid of
+        `decimals`."""
         found: dict[int, tuple[bytes, bytes]] = {}
         with self.lock:
             if stamp is not None and stamp != self.stamp:
                 self.stamp, self.size = stamp, 0
                 self.parts.clear()
             for version in ids:
-                parts = self.parts.get(version)
+                parts = self.parts.get((version, decimals))
                 if parts is not None:
-                    self.parts.move_to_end(version)
+                    self.parts.move_to_end((version, decimals))
                     found[version] = parts
         missing = [v for v in ids if v not in found]
         if missing:
-            query = territory.zone_feature_parts(missing)
+            query = territory.zone_feature_parts(missing, decimals)
             with query_cursor() as cursor:
                 cursor.execute(query.sql, query.params)
                 rows = cursor.fetchall()
@@ -155,7 +166,7 @@ class FeatureParts:
                     parts = (head.encode(), tail.encode())
                     found[version] = parts
                     if stamp is not None and self.stamp == stamp:  # not if another thread moved on
-                        self.parts[version] = parts
+                        self.parts[version, decimals] = parts
                         self.size += len(parts[0]) + len(parts[1])
                 while self.size > self.budget and self.parts:
                     _version, (head, tail) = self.parts.popitem(last=False)
@@ -168,19 +179,40 @@ OVERLAPS = StateCache(size=2)
 FRONTLINES = StateCache(size=32)
 
 
-def zones_body(state: State) -> bytes:
-    """The FeatureCollection of /api/v1/zones?date= (docs/api.md), ordered by version id."""
+def zones_body(state: State, zoom: int | None = None, *, base: State | None = None) -> bytes:
+    """The FeatureCollection of /api/v1/zones?date= (docs/api.md), ordered by version id, with
+    the period of the state and geometry generalised for `zoom` (None: full detail). With a
+    `base` state (a day the client has), only the versions `base` lacks are features; the head
+    says which of base's are gone and which versions of the day are contested."""
+    decimals = territory.zoom_decimals(zoom)
     # Which versions overlap which is worked out once per stamp for all of them; a day's
     # contested flags are then a look-up instead of an ST_Relate per zone.
     partners = OVERLAPS.get_or_compute(
         (state.stamp,), territory.overlapping_versions, keep=state.stamp is not None
     )
     contested = set(territory.contested_among(list(state.ids), partners))
-    parts = FEATURES.get(state.stamp, state.shown)
+    shown = state.shown
+    if base is not None:
+        had = set(base.shown)
+        shown = tuple(v for v in state.shown if v not in had)
+    parts = FEATURES.get(state.stamp, shown, decimals)
     features = [
-        parts[v][0] + (b"true" if v in contested else b"false") + parts[v][1] for v in state.shown
+        parts[v][0] + (b"true" if v in contested else b"false") + parts[v][1] for v in shown
     ]
-    return render_features(features, head={"date": state.day.isoformat()})
+    head: dict[str, Any] = {
+        "date": state.day.isoformat(),
+        "state_from": state.since.isoformat() if state.since else None,
+        "state_to": state.until.isoformat() if state.until else None,
+    }
+    if zoom is not None:
+        head["grid_degrees"] = float(f"1e-{decimals}") if decimals < territory.ZONE_DECIMALS else 0
+        head["grid_zooms"] = list(territory.zoom_range(zoom))
+    if base is not None:
+        now = set(state.shown)
+        head["base"] = base.day.isoformat()
+        head["removed"] = [v for v in base.shown if v not in now]
+        head["contested"] = [v for v in state.shown if v in contested]
+    return render_features(features, head=head)
 
 
 def frontline_features(state: State) -> list[str]:

@@ -214,13 +214,20 @@ def zones(request: HttpRequest, values: dict) -> HttpResponse:
     day, start, end = values["date"], values["from"], values["to"]
     if day and (start or end):
         raise P.ParamError("date", "Give either date or from+to, not both.")
+    for name in ("zoom", "base"):
+        if values[name] is not None and not day:
+            raise P.ParamError(name, f"{name} goes with date (one day's map), not with a period.")
     if day:
         found = state.state_at(day, values["bbox"], staff=staff)
+        zoom = values["zoom"]
+        base = values["base"] and state.state_at(values["base"], values["bbox"], staff=staff)
+        # Every zoom sharing a grid gets the same body.
+        variant = (territory.zoom_range(zoom) if zoom is not None else None, base and base.key)
         return _conditional(
             request,
-            found.etag("zones"),
+            found.etag("zones", variant),
             found.changed_at,
-            lambda: state.zones_body(found),
+            lambda: state.zones_body(found, zoom, base=base),
             GEOJSON_CONTENT_TYPE,
             f"zones_{day.isoformat()}.geojson" if values["download"] else None,
         )

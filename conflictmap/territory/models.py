@@ -231,7 +231,11 @@ class ZoneVersion(models.Model):
         indexes = [
             # Carrying status and id, the versions in force on a day (the map state's one query
             # per request) are an index-only scan: 6 pages instead of one heap page per version.
-            GistIndex(fields=["period"], include=["status", "id"], name="zoneversion_period_gist")
+            GistIndex(fields=["period"], include=["status", "id"], name="zoneversion_period_gist"),
+            # The days around a date on which the map stays the same (the first and last start
+            # or end of a version: queries.state_period_sql) are index-only look-ups.
+            models.Index(fields=["valid_from"], include=["status"], name="zoneversion_valid_from"),
+            models.Index(fields=["valid_to"], include=["status"], name="zoneversion_valid_to"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(geom__isvalid=True), name="zoneversion_geom_valid"),

@@ -41,8 +41,8 @@ def _bbox_filter(alias: str, bbox: Bbox | None, params: dict[str, Any]) -> str:
 # re-parse the geometry text, which cost more than a third of the zones-at-date time. It is
 # written as a head and a tail around the value of "contested", the one property that depends
 # on the day (the map state caches each version's two parts: conflictmap.api.state).
-_ZONE_HEAD = f"""'{{"type":"Feature","id":' || v.id
-    || ',"geometry":' || ST_AsGeoJSON(ST_ForcePolygonCCW(v.geom), {ZONE_DECIMALS})
+_ZONE_HEAD = """'{{"type":"Feature","id":' || v.id
+    || ',"geometry":' || {geometry}
     || ',"properties":{{"version":' || v.id
     || ',"zone":' || to_json(z.slug)
     || ',"zone_name":' || to_json(z.name)
@@ -68,14 +68,57 @@ _ZONE_FROM = """
 """
 
 
+# Zones for a map at a zoom level: every vertex snapped to one grid, a power of ten of degrees
+# chosen per zoom (so coordinates print short), which moves a vertex by at most 0.4 pixel at
+# Syria's latitudes. Snapping is the one generalisation that keeps a coverage a coverage: a vertex
+# two neighbours share lands on the same grid point in both, so their shared edge stays shared and
+# no gap opens between them, while each zone is left with at most one vertex per grid cell.
+# (ST_SimplifyPreserveTopology simplifies each polygon on its own and opens gaps along shared
+# edges; ST_CoverageSimplify needs PostGIS 3.4, these machines have 3.3.) A zone smaller than a
+# grid cell, which snapping would erase, keeps its full geometry.
+ZOOM_DECIMALS = ((6, 2), (9, 3), (12, 4), (15, 5))  # (up to zoom, decimals of its grid)
+MAX_ZOOM = 22
+
+
+def zoom_decimals(zoom: int | None) -> int:
+    """The decimals of the grid that zones are snapped to at `zoom` (None: full detail)."""
+    if zoom is not None:
+        for top, decimals in ZOOM_DECIMALS:
+            if zoom <= top:
+                return decimals
+    return ZONE_DECIMALS
+
+
+def zoom_range(zoom: int) -> tuple[int, int]:
+    """The zooms that share `zoom`'s grid (a client keeps one answer for all of them)."""
+    low = 0
+    for top, _decimals in ZOOM_DECIMALS:
+        if zoom <= top:
+            return low, top
+        low = top + 1
+    return low, MAX_ZOOM
+
+
+def _zone_geometry(decimals: int) -> str:
+    if decimals >= ZONE_DECIMALS:
+        return f"ST_AsGeoJSON(ST_ForcePolygonCCW(v.geom), {ZONE_DECIMALS})"
+    return (
+        "ST_AsGeoJSON(ST_ForcePolygonCCW((SELECT CASE WHEN ST_IsEmpty(g) THEN v.geom ELSE g END"
+        f" FROM ST_SnapToGrid(v.geom, 1e-{decimals}) AS g)), {decimals})"
+    )
+
+
 def _zone_feature(contested_sql: str) -> str:
-    return f"SELECT {_ZONE_HEAD} || ({contested_sql})::text || {_ZONE_TAIL}" + _ZONE_FROM
+    head = _ZONE_HEAD.format(geometry=_zone_geometry(ZONE_DECIMALS))
+    return f"SELECT {head} || ({contested_sql})::text || {_ZONE_TAIL}" + _ZONE_FROM
 
 
-def zone_feature_parts(ids: list[int]) -> Query:
+def zone_feature_parts(ids: list[int], decimals: int = ZONE_DECIMALS) -> Query:
     """Rows (version id, head, tail) of these versions: the feature of a version is
-    head + "true" or "false" (contested that day) + tail."""
-    sql = f"SELECT v.id, {_ZONE_HEAD}, {_ZONE_TAIL}" + _ZONE_FROM + " WHERE v.id = ANY(%(ids)s)"
+    head + "true" or "false" (contested that day) + tail; geometry on the grid of `decimals`
+    (zoom_decimals)."""
+    head = _ZONE_HEAD.format(geometry=_zone_geometry(decimals))
+    sql = f"SELECT v.id, {head}, {_ZONE_TAIL}" + _ZONE_FROM + " WHERE v.id = ANY(%(ids)s)"
     return Query(sql, {"ids": ids})
 
 
@@ -108,6 +151,25 @@ def in_force_ids_sql(bbox: Bbox | None, params: dict[str, Any]) -> str:
         "SELECT COALESCE(array_agg(v.id ORDER BY v.id), '{}') AS ids,"
         f" COALESCE(array_agg(v.id ORDER BY v.id){shown}, '{{}}') AS shown"
         f" FROM territory_zoneversion v WHERE {IN_FORCE}"
+    )
+
+
+def state_period_sql() -> str:
+    """SQL of one row (state_from, state_to): the days around %(day)s over which the versions in
+    force that the user may see (%(staff)s) stay the same, as a period [state_from, state_to):
+    state_from is the last day on or before %(day)s on which a version starts or ends (NULL: none
+    ever did), state_to the first after it (NULL: none will). Four index look-ups
+    (zoneversion_valid_from, zoneversion_valid_to)."""
+    v = visible("v")
+    table = "territory_zoneversion v"
+    return (
+        f"SELECT GREATEST((SELECT max(v.valid_from) FROM {table}"
+        f" WHERE v.valid_from <= %(day)s AND {v}),"
+        f" (SELECT max(v.valid_to) FROM {table} WHERE v.valid_to <= %(day)s AND {v}))"
+        " AS state_from,"
+        f" LEAST((SELECT min(v.valid_from) FROM {table} WHERE v.valid_from > %(day)s AND {v}),"
+        f" (SELECT min(v.valid_to) FROM {table} WHERE v.valid_to > %(day)s AND {v}))"
+        " AS state_to"
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -277,17 +276,12 @@ def map_page(request: HttpRequest) -> HttpResponse:
         lang = translation.get_language() or settings.LANGUAGE_CODE
     with translation.override(lang):
         config = map_config()
-        extent = config["extent"]
-        # The page asks for exactly this URL first; preloading it lets the request start while the
-        # browser is still fetching the scripts (measured: ~200 ms sooner to zones drawn).
-        zones_url = f"{config['api']}zones?{urlencode({'from': extent['first_date'], 'to': extent['last_date']})}"
         response = render(
             request,
             "web/map.html",
             {
                 "map_config": config,
                 "map_i18n": js_catalogue(),
-                "zones_url": zones_url,
                 "map_modules": MAP_MODULES,
             },
         )

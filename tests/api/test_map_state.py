@@ -39,11 +39,24 @@ def stamp() -> int:
         return cursor.fetchone()[0]
 
 
+def state_period(day: dt.date, staff: bool) -> tuple[str | None, str | None]:
+    """The days [from, to) around `day` with the same versions in force, from every version's
+    bounds in Python."""
+    versions = ZoneVersion.objects.all() if staff else ZoneVersion.objects.published()
+    bounds = {b for v in versions for b in (v.valid_from, v.valid_to) if b is not None}
+    before = [b for b in bounds if b <= day]
+    after = [b for b in bounds if b > day]
+    return (
+        max(before).isoformat() if before else None,
+        min(after).isoformat() if after else None,
+    )
+
+
 def fresh_zones(day: dt.date, *, staff: bool = False, bbox=None) -> bytes:
     """The zones of `day` as the SQL computes them, contested flags by ST_Relate per zone."""
-    return render_query(
-        territory.zones_at(day, bbox=bbox, staff=staff), head={"date": day.isoformat()}
-    )
+    since, until = state_period(day, staff)
+    head = {"date": day.isoformat(), "state_from": since, "state_to": until}
+    return render_query(territory.zones_at(day, bbox=bbox, staff=staff), head=head)
 
 
 # --- the stamp ---------------------------------------------------------------------------------
@@ -170,8 +183,13 @@ def test_the_feature_cache_keeps_within_its_budget_and_one_stamp(db, make_versio
     assert all(head.startswith(b'{"type":"Feature"') for head, _tail in parts.values())
     roomy = state.FeatureParts()
     roomy.get(1, tuple(versions))
-    assert sorted(roomy.parts) == versions
+    full = territory.ZONE_DECIMALS
+    assert sorted(roomy.parts) == [(v, full) for v in versions]
+    roomy.get(1, tuple(versions[:2]), 2)  # each grid is kept apart
+    assert sorted(roomy.parts) == sorted(
+        [(v, full) for v in versions] + [(v, 2) for v in versions[:2]]
+    )
     roomy.get(2, tuple(versions[:1]))  # a new stamp drops what the old one kept
-    assert list(roomy.parts) == versions[:1]
+    assert list(roomy.parts) == [(versions[0], full)]
     roomy.get(None, tuple(versions))  # uncommitted: served, not kept
-    assert list(roomy.parts) == versions[:1]
+    assert list(roomy.parts) == [(versions[0], full)]

@@ -9,7 +9,7 @@ import { h } from "./dom.js";
 import { createEventLayer, placeName, renderEventPanel, shapeSvg } from "./events.js";
 import { formatDate, formatNumber, localName, t, tn, tv } from "./i18n.js";
 import { createLegend } from "./legend.js";
-import { createFrontLineLayer, createPerDateCache } from "./perdate.js";
+import { createFrontLineLayer, createStateCache } from "./perdate.js";
 import { createTimeSlider } from "./timeslider.js";
 import { ALL_LAYERS, readState, saveState, writeQuery } from "./urlstate.js";
 import { createZoneLayer } from "./zones.js";
@@ -24,12 +24,11 @@ const span = daysBetween(first, last);
 const chartStep = span <= 120 ? "day" : span <= 3 * 366 ? "week" : "month";
 const eventStep = span <= 900 * 7 ? "week" : "month";
 
-// Start the big requests now, before the map exists: the zone versions of the whole period are
-// loaded once and filtered by date in the browser.
-const zonesRequest = api.get("zones", { from: first, to: last });
+// Start the series requests now, before the map exists. Zones come per date once the map knows
+// its zoom (drawZones below).
 const areaRequest = api.get("stats/area", { from: first, to: last, step: chartStep });
 const eventStatsRequest = api.get("stats/events", { from: first, to: last, step: eventStep, by: "type" });
-for (const request of [zonesRequest, areaRequest, eventStatsRequest]) request.catch(() => {});
+for (const request of [areaRequest, eventStatsRequest]) request.catch(() => {});
 
 const state = readState(window.location.search, {
   date: last,
@@ -79,7 +78,6 @@ function start(map) {
 
   const zones = createZoneLayer(map, { factions });
   const frontlines = createFrontLineLayer(map, api, { factions });
-  const contested = createPerDateCache(api, "zones");
   const compare = createCompareLayer(map, api, { factions });
   const regions = createRegionLayer(map, api);
   const places = createPlaceLayer(map, api);
@@ -248,20 +246,82 @@ function start(map) {
     if (state.layers.has("frontlines")) {
       frontlines.setDate(date).then(() => report(t("topic.frontlines")), (error) => report(t("topic.frontlines"), error));
     }
-    if (state.layers.has("zones")) {
-      contested.get(date).then((collection) => {
-        if (zones.date !== date) return;
-        zones.setContested(collection.features.filter((f) => f.properties.contested).map((f) => f.properties.version ?? f.id));
-      }, (error) => report(t("topic.contested"), error));
-    }
   }
 
-  function redraw(date) {
-    container.dataset.pathsChanged = String(zones.setDate(date));
+  // --- Zones: the map state of each date, generalised for the zoom -------------------------------
+  // One cache of states per grid: the server says which zooms share the grid of an answer
+  // (grid_zooms), and those zooms ask for it under one URL afterwards.
+  const grids = []; // {low, high, zoom, states}
+  const provisional = new Map(); // zoom -> states, until an answer tells its grid
+  function zoneStates(zoom = Math.round(map.getZoom())) {
+    const grid = grids.find((g) => g.low <= zoom && zoom <= g.high);
+    if (grid) return grid.states;
+    if (!provisional.has(zoom)) {
+      const states = createStateCache(api, "zones", { params: { zoom }, first, last });
+      states.learn = (collection) => {
+        const [low, high] = collection.grid_zooms || [zoom, zoom];
+        if (!grids.some((g) => g.states === states)) grids.push({ low, high, states });
+        provisional.delete(zoom);
+      };
+      provisional.set(zoom, states);
+    }
+    return provisional.get(zoom);
+  }
+
+  let zonesDrawn = false;
+  function paintZones(date, collection, stepStart, waited) {
+    const started = performance.now();
+    container.dataset.pathsChanged = String(zones.show(date, collection));
     legend.render(date, zones.visible());
     for (const chart of charts) chart.mark(date);
     container.dataset.drawnDate = date;
+    container.dataset.zoneVersions = String(zones.count);
+    if (!zonesDrawn) {
+      zonesDrawn = true;
+      const drawn = performance.now();
+      performance.measure("zones-drawn", { start: 0, end: drawn });
+      container.dataset.zonesMs = drawn.toFixed(1);
+    }
+    if (stepStart !== null) {
+      // The redraw's own work, and the time from the step to the frame that shows it (with the
+      // wait for the state when it was not here yet).
+      const measure = performance.measure("step-redraw", {
+        start: waited ? started : stepStart,
+        end: performance.now(),
+        detail: { date, waited, pathsChanged: Number(container.dataset.pathsChanged) },
+      });
+      container.dataset.stepMs = measure.duration.toFixed(2);
+      requestAnimationFrame(() => performance.measure("step-paint", { start: stepStart, detail: { date, waited } }));
+    }
+    report(t("topic.zones"));
   }
+
+  // Draws the zones of `date`: in this task when its state is here, else when it arrives (unless
+  // the slider or the zoom moved on meanwhile).
+  function drawZones(date, stepStart = null) {
+    const states = zoneStates();
+    const here = states.peek(date);
+    if (here) {
+      paintZones(date, here, stepStart, false);
+      states.around(date);
+      return;
+    }
+    states.get(date).then((collection) => {
+      states.learn?.(collection);
+      if (state.date !== date || zoneStates() !== states) return;
+      paintZones(date, collection, stepStart, true);
+      states.around(date);
+    }, (error) => report(t("topic.zones"), error));
+  }
+
+  let zoneGrid = null;
+  map.on("zoomend", () => {
+    const states = zoneStates();
+    if (states !== zoneGrid) {
+      zoneGrid = states;
+      drawZones(state.date);
+    }
+  });
 
   const slider = createTimeSlider({
     first,
@@ -269,19 +329,17 @@ function start(map) {
     date: state.date,
     step: state.step,
     onChange(date, source) {
-      performance.mark("step-start");
+      const stepStart = performance.now();
+      const previous = state.date;
       state.date = date;
-      redraw(date);
-      const measure = performance.measure("step-redraw", {
-        start: "step-start",
-        detail: { date, pathsChanged: Number(container.dataset.pathsChanged) },
-      });
-      container.dataset.stepMs = measure.duration.toFixed(2);
-      requestAnimationFrame(() => performance.measure("step-paint", "step-start"));
+      drawZones(date, stepStart);
       refreshPerDate(date);
-      if (source === "play" && state.layers.has("frontlines")) {
-        const next = slider.step === "month" ? addMonths(date, 1) : addDays(date, slider.step === "week" ? 7 : 1);
-        if (next <= last) frontlines.prefetch(next);
+      // The next step the same way is likely next: its state is fetched now.
+      const back = date < previous ? -1 : 1;
+      const next = slider.step === "month" ? addMonths(date, back) : addDays(date, back * (slider.step === "week" ? 7 : 1));
+      if (next <= last && next >= first) {
+        zoneStates().prefetch(next);
+        if (source === "play" && state.layers.has("frontlines")) frontlines.prefetch(next);
       }
       refreshEvents(source === "play" || source === "slider" ? 150 : 0);
       if (state.compare) compare.show(state.compare, date);
@@ -320,16 +378,8 @@ function start(map) {
   regions.load().then(() => report(t("topic.regions")), (error) => report(t("topic.regions"), error));
   places.load().then(() => report(t("topic.places")), (error) => report(t("topic.places"), error));
 
-  zonesRequest.then((collection) => {
-    zones.load(collection);
-    redraw(state.date);
-    const drawn = performance.now();
-    performance.measure("zones-drawn", { start: 0, end: drawn });
-    container.dataset.zonesMs = drawn.toFixed(1);
-    container.dataset.zoneVersions = String(zones.count);
-    report(t("topic.zones"));
-    zones.warmUp();
-  }, (error) => report(t("topic.zones"), error));
+  zoneGrid = zoneStates();
+  drawZones(state.date);
   refreshPerDate(state.date);
   refreshEvents();
   refreshCompare();

@@ -1,8 +1,8 @@
-// Control zones: every version of the period is loaded once and a step filters them in the
-// browser: a scan of plain date strings, then only the zones whose version changed get their SVG
-// path updated. A version is in force on D when valid_from <= D < valid_to (or valid_to is null).
-// Ground is hatched when the version's confidence is "contested" or when /api/v1/zones?date=
-// flags it as overlapping a zone of another faction on that day.
+// Control zones: the map state of a date (/api/v1/zones?date=&zoom=, the versions in force that
+// day, generalised for the zoom) is drawn by comparing it with what is shown: only the zones
+// whose version or grid changed get their SVG path updated. Ground is hatched when the version's
+// confidence is "contested" or when the state flags it as overlapping a zone of another faction
+// on that day.
 import { h, names, sourceList } from "./dom.js";
 import { t, tv } from "./i18n.js";
 
@@ -18,9 +18,7 @@ export function createZoneLayer(map, { factions }) {
   map.addLayer(renderer);
   const group = L.layerGroup([], { pane: "zones" });
 
-  let versions = [];
   const shown = new Map(); // zone slug -> {version, layer}
-  let contested = new Set();
   let date = null;
 
   function ensurePattern(faction) {
@@ -52,7 +50,7 @@ export function createZoneLayer(map, { factions }) {
   }
 
   function isContested(version) {
-    return version.props.confidence === "contested" || contested.has(version.id);
+    return version.props.confidence === "contested" || version.props.contested === true;
   }
 
   function style(version) {
@@ -127,27 +125,26 @@ export function createZoneLayer(map, { factions }) {
     return entry;
   }
 
-  function load(collection) {
-    group.clearLayers();
-    shown.clear();
-    versions = collection.features.map((feature) => ({
-      id: feature.properties.version ?? feature.id,
-      from: feature.properties.valid_from,
-      to: feature.properties.valid_to,
-      props: feature.properties,
-      geometry: feature.geometry,
-      latlngs: null,
-    }));
-    date = null;
+  // The versions of one state, converted once per answer (answers are kept per date).
+  function versionsOf(collection) {
+    if (!collection.versions) {
+      collection.versions = collection.features.map((feature) => ({
+        id: feature.properties.version ?? feature.id,
+        grid: collection.grid_degrees ?? null,
+        props: feature.properties,
+        geometry: feature.geometry,
+        latlngs: null,
+      }));
+    }
+    return collection.versions;
   }
 
-  // Returns the number of zones drawn, redrawn or removed, for the page's measurements.
-  function setDate(day) {
+  // Draws the state of `day`; returns the number of zones drawn, redrawn or removed, for the
+  // page's measurements.
+  function show(day, collection) {
     date = day;
     const inForce = new Map();
-    for (const version of versions) {
-      if (version.from <= day && (version.to === null || day < version.to)) inForce.set(version.props.zone, version);
-    }
+    for (const version of versionsOf(collection)) inForce.set(version.props.zone, version);
     let changed = 0;
     for (const [zone, entry] of shown) {
       if (!inForce.has(zone)) {
@@ -164,34 +161,20 @@ export function createZoneLayer(map, { factions }) {
         group.addLayer(created.layer);
         changed += 1;
       } else if (entry.version !== version) {
-        const reshaped = !sameCoordinates(entry.version.geometry.coordinates, version.geometry.coordinates);
+        const before = entry.version;
         entry.version = version;
-        if (reshaped) entry.layer.setLatLngs(latlngsOf(version));
-        entry.layer.setStyle(style(version));
-        label(entry);
-        changed += 1;
+        const same = before.id === version.id && before.grid === version.grid;
+        if (!same && !sameCoordinates(before.geometry.coordinates, version.geometry.coordinates)) {
+          entry.layer.setLatLngs(latlngsOf(version));
+        }
+        if (!same || isContested(before) !== isContested(version) || before.props.confidence !== version.props.confidence) {
+          entry.layer.setStyle(style(version));
+          label(entry);
+          changed += 1;
+        }
       }
     }
     return changed;
-  }
-
-  function setContested(ids) {
-    contested = new Set(ids);
-    for (const entry of shown.values()) {
-      entry.layer.setStyle(style(entry.version));
-      label(entry);
-    }
-  }
-
-  // Convert the coordinates of the versions not yet shown while the browser is idle.
-  function warmUp() {
-    const pending = versions.filter((version) => !version.latlngs);
-    const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 8 }), 50));
-    function work(deadline) {
-      while (pending.length && deadline.timeRemaining() > 2) latlngsOf(pending.pop());
-      if (pending.length) idle(work);
-    }
-    idle(work);
   }
 
   function visible() {
@@ -200,12 +183,9 @@ export function createZoneLayer(map, { factions }) {
 
   return {
     layer: group,
-    load,
-    setDate,
-    setContested,
+    show,
     visible,
-    warmUp,
     get date() { return date; },
-    get count() { return versions.length; },
+    get count() { return shown.size; },
   };
 }
