@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("events", "0005_event_date_window"),
-        ("territory", "0004_zoneversion_period_covering"),
+        ("territory", "0007_status_retracted"),
     ]
 
     operations = [
