@@ -165,7 +165,8 @@ def control_csv_rows(day: dt.date, *, bbox: Bbox | None = None, staff: bool = Fa
 
 
 # The periods of one place: the days on which the set of versions covering it changes cut the
-# time into segments; consecutive segments with the same factions and confidence make a period.
+# time into segments; consecutive segments with the same factions make a period (its confidence
+# is that of its last segment; `confidences` says from which day each held).
 TIMELINE_SQL = f"""
 WITH place AS (SELECT * FROM events_place WHERE id = %(place)s),
 cov AS (
@@ -194,17 +195,28 @@ labelled AS (
 islands AS (
     SELECT *, sum(changed) OVER (ORDER BY start) AS run FROM (
         SELECT *, CASE WHEN lag(factions) OVER w IS NOT DISTINCT FROM factions
-                        AND lag(confidence) OVER w IS NOT DISTINCT FROM confidence
                   THEN 0 ELSE 1 END AS changed
         FROM labelled WINDOW w AS (ORDER BY start)) x
 ),
+stages AS (
+    -- within a period, the days its confidence changed
+    SELECT *, lag(confidence) OVER (PARTITION BY run ORDER BY start)
+              IS DISTINCT FROM confidence AS new_confidence
+    FROM islands
+),
 periods AS (
-    -- factions and confidence are the same on every segment of a run
-    SELECT g.*, ARRAY(SELECT DISTINCT x FROM islands i, unnest(i.versions) AS x
-                      WHERE i.run = g.run ORDER BY 1) AS versions
-    FROM (SELECT run, factions, confidence, min(start) AS start,
+    -- the factions are the same on every segment of a run; the confidence is the last one's
+    SELECT g.*,
+        ARRAY(SELECT DISTINCT x FROM islands i, unnest(i.versions) AS x
+              WHERE i.run = g.run ORDER BY 1) AS versions,
+        (SELECT i.confidence FROM islands i WHERE i.run = g.run
+         ORDER BY i.start DESC LIMIT 1) AS confidence,
+        (SELECT json_agg(json_build_object('from', st.start, 'confidence', st.confidence)
+                         ORDER BY st.start)
+         FROM stages st WHERE st.run = g.run AND st.new_confidence) AS confidences
+    FROM (SELECT run, factions, min(start) AS start,
               CASE WHEN bool_or(stop IS NULL) THEN NULL ELSE max(stop) END AS stop
-          FROM islands GROUP BY run, factions, confidence) g
+          FROM islands GROUP BY run, factions) g
 )
 SELECT json_build_object(
     'place', (SELECT json_build_object('id', p.id, 'name', p.name, 'name_ar', p.name_ar,
@@ -218,6 +230,7 @@ SELECT json_build_object(
         'factions', COALESCE((SELECT json_agg({FACTION_JSON} ORDER BY f.slug)
             FROM territory_faction f WHERE f.id = ANY(pe.factions)), '[]'::json),
         'confidence', pe.confidence,
+        'confidences', pe.confidences,
         'versions', to_json(pe.versions),
         'sources', COALESCE((
             SELECT json_agg(json_build_object('url', s.url, 'publisher', s.publisher,
@@ -232,8 +245,9 @@ SELECT json_build_object(
 
 def place_timeline(place_id: int, *, staff: bool = False) -> dict[str, Any] | None:
     """The periods of control of place `place_id` (None when there is no such place): each with
-    `from` (inclusive), `to` (exclusive, null: still so), status, holder, factions, confidence,
-    the versions covering it and their sources. A period with no version covering the place is
+    `from` (inclusive), `to` (exclusive, null: still so), status, holder, factions, confidence
+    (its latest) and confidences ([{from, confidence}] as it changed), the versions covering it
+    and their sources. A period with no version covering the place is
     "unknown"; nothing is listed before the first version that covers it."""
     with query_cursor() as cursor:
         cursor.execute("SELECT 1 FROM events_place WHERE id = %s", [place_id])

@@ -52,11 +52,14 @@ function placeLabel(p) {
   return text;
 }
 
-export function createPlaceLayer(map, api) {
+// onClick(feature): a click on a place (its control timeline, js/map/control.js).
+export function createPlaceLayer(map, api, { onClick } = {}) {
   // Every place comes in one request; each zoom draws those big enough from it.
   let request = null;
   return createPlaces(map, {
     fetch: () => (request ??= api.get("places")),
+    marker: onClick ? { interactive: true, radius: 4 } : {},
+    onClick,
     minimumPopulation: placeThreshold,
     pane: "labels",
     labelClass: "place-label",

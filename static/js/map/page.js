@@ -4,6 +4,7 @@ import { createApi } from "./api.js";
 import { createPlaceLayer, createRegionLayer } from "./basemap.js";
 import { createChart } from "./charts.js";
 import { createCompareLayer } from "./compare.js";
+import { createChangedPlaces, createPlacePanel } from "./control.js";
 import { addDays, addMonths, clampDate, daysBetween } from "./dates.js";
 import { h } from "./dom.js";
 import { createEventLayer, placeName, renderEventPanel, shapeSvg } from "./events.js";
@@ -80,7 +81,9 @@ function start(map) {
   const frontlines = createFrontLineLayer(map, api, { factions });
   const compare = createCompareLayer(map, api, { factions });
   const regions = createRegionLayer(map, api);
-  const places = createPlaceLayer(map, api);
+  const placePanel = createPlacePanel(api, { factions });
+  const places = createPlaceLayer(map, api, { onClick: (feature) => placePanel.open(feature) });
+  const changedPlaces = createChangedPlaces(api, { factions });
   const legend = createLegend({ factions });
   const charts = [];
   const panel = document.getElementById("event-panel");
@@ -197,8 +200,10 @@ function start(map) {
     if (state.compare) {
       map.addLayer(compare.layer);
       compare.show(state.compare, state.date);
+      changedPlaces.show(state.compare, state.date);
     } else {
       compare.hide();
+      changedPlaces.hide();
       map.removeLayer(compare.layer);
     }
   }
@@ -342,7 +347,10 @@ function start(map) {
         if (source === "play" && state.layers.has("frontlines")) frontlines.prefetch(next);
       }
       refreshEvents(source === "play" || source === "slider" ? 150 : 0);
-      if (state.compare) compare.show(state.compare, date);
+      if (state.compare) {
+        compare.show(state.compare, date);
+        changedPlaces.show(state.compare, date);
+      }
       afterChange();
     },
     onStepChange(step) {

@@ -70,7 +70,8 @@ function byPopulation(collection) {
 // drawn again ("zoomend" by default, "moveend" when fetch depends on the bounds); pane (markers
 // and labels); marker (circle marker options over PLACE_MARKER); labelled(properties, zoom)
 // (every place by default); label(properties) -> text or a node; labelClass; onError(error) for
-// the redraws the map's events start (load()'s caller handles its own).
+// the redraws the map's events start (load()'s caller handles its own); onClick(feature) makes
+// the markers clickable (pass marker: {interactive: true}); each then carries data-place-id.
 // Returns {layer, load}: load() fetches for the current view and draws, resolving to the collection.
 export function createPlaceLayer(map, options) {
   const group = L.layerGroup();
@@ -93,6 +94,19 @@ export function createPlaceLayer(map, options) {
           offset: [4, 0],
           className: options.labelClass,
           interactive: false,
+        });
+      }
+      if (options.onClick) {
+        marker.on("click", (event) => {
+          L.DomEvent.stopPropagation(event);
+          options.onClick(feature);
+        });
+        marker.on("add", () => {
+          const element = marker.getElement?.();
+          if (element) {
+            element.dataset.placeId = String(p.id);
+            element.classList.add("place-hit");
+          }
         });
       }
       group.addLayer(marker);
