@@ -9,11 +9,15 @@ from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from conflictmap.events.models import Event, EventActor, ExternalId, Place, Source
-from conflictmap.territory.admin import OfflineContextMixin
+from conflictmap.territory.admin import (
+    EditorialAdminMixin,
+    OfflineContextMixin,
+    ReasonAdminMixin,
+)
 
 
 @admin.register(Source)
-class SourceAdmin(SimpleHistoryAdmin):
+class SourceAdmin(ReasonAdminMixin, SimpleHistoryAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["__str__", "publisher", "published", "language", "url"]
     list_filter = ["language", "published"]
@@ -43,7 +47,7 @@ class ExternalIdInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(OfflineContextMixin, SimpleHistoryAdmin):
+class EventAdmin(EditorialAdminMixin, OfflineContextMixin, SimpleHistoryAdmin):
     context_places = "points"
     list_display = [
         "date",

@@ -203,6 +203,8 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["date", "id"]
+        # Publishing and retracting: the publisher group's (territory.editorial).
+        permissions = [("publish_event", "Can publish and retract events")]
         indexes = [
             # By date, carrying what an aggregated tile of a time window reads: such a tile is
             # an index-only scan of the window instead of a heap page per event (a 30-day

@@ -228,6 +228,8 @@ class ZoneVersion(models.Model):
 
     class Meta:
         ordering = ["zone", "valid_from"]
+        # Publishing and retracting: the publisher group's (territory.editorial).
+        permissions = [("publish_zoneversion", "Can publish and retract zone versions")]
         indexes = [
             # Carrying status and id, the versions in force on a day (the map state's one query
             # per request) are an index-only scan: 6 pages instead of one heap page per version.
@@ -273,7 +275,9 @@ class ZoneVersion(models.Model):
                 )
 
 
-def new_version_from(version: ZoneVersion, day: dt.date, *, sources=(), **changes) -> ZoneVersion:
+def new_version_from(
+    version: ZoneVersion, day: dt.date, *, sources=(), reason: str | None = None, **changes
+) -> ZoneVersion:
     """Close `version` at `day` and open a copy from `day` with `changes` applied.
 
     History is never overwritten: the old version keeps its period up to `day` (exclusive), the
@@ -295,6 +299,8 @@ def new_version_from(version: ZoneVersion, day: dt.date, *, sources=(), **change
     with transaction.atomic():
         old_end = version.valid_to
         version.valid_to = day
+        if reason is not None:
+            version._change_reason = reason
         version.save(update_fields=["valid_to", "updated_at"])  # save(), so history records it
         fields = {
             "zone": version.zone,
@@ -307,6 +313,10 @@ def new_version_from(version: ZoneVersion, day: dt.date, *, sources=(), **change
         fields.update(changes)
         new = ZoneVersion(valid_from=day, valid_to=old_end, **fields)
         new.full_clean()
+        if reason is not None:
+            new._change_reason = reason
+        if hasattr(version, "_history_user"):
+            new._history_user = version._history_user
         new.save()
         new.sources.set(sources or version.sources.all())
     return new

@@ -103,7 +103,12 @@ def test_changelist_filters_and_search_work(staff, one_of_each):
 
 
 def action(staff, version, **data):
-    payload = {"action": "new_version_from_date", "_selected_action": [version.pk], **data}
+    payload = {
+        "action": "new_version_from_date",
+        "_selected_action": [version.pk],
+        "reason": "front moved",
+        **data,
+    }
     return staff.post(reverse("admin:territory_zoneversion_changelist"), payload, follow=True)
 
 
