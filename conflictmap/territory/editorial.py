@@ -2,7 +2,7 @@
 changes in bulk, and going back to an earlier state. For zone versions and events alike (both
 have `status`, `confidence` and `sources`); the admin and the commands call these.
 
-Roles are Django groups made by migration territory/0009_editorial_roles:
+Roles are Django groups made by migration territory/0010_editorial_roles:
 - editor: adds and changes events, zone versions, zones and sources, reviews candidates; never
   changes a status (drafts stay drafts);
 - publisher: an editor who also holds publish_zoneversion / publish_event (publish and retract).

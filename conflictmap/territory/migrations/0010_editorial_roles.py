@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("territory", "0008_publish_permission"),
+        ("territory", "0009_publish_permission"),
         ("events", "0007_publish_permission"),
         ("ingest", "0006_importrun_size_pruned"),
     ]

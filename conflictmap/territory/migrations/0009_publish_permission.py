@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("territory", "0007_status_retracted"),
+        ("territory", "0008_zoneversion_bounds"),
     ]
 
     operations = [
