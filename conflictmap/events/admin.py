@@ -14,6 +14,7 @@ from conflictmap.territory.admin import (
     OfflineContextMixin,
     ReasonAdminMixin,
 )
+from conflictmap.territory.move_admin import CAPTURE_SUB_TYPES, ApplyToMapMixin, apply_to_map_url
 
 
 @admin.register(Source)
@@ -47,7 +48,7 @@ class ExternalIdInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(EditorialAdminMixin, OfflineContextMixin, SimpleHistoryAdmin):
+class EventAdmin(ApplyToMapMixin, EditorialAdminMixin, OfflineContextMixin, SimpleHistoryAdmin):
     context_places = "points"
     list_display = [
         "date",
@@ -83,6 +84,11 @@ class EventAdmin(EditorialAdminMixin, OfflineContextMixin, SimpleHistoryAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
         return super().get_queryset(request).prefetch_related("event_actors__faction").distinct()
+
+    def apply_to_map(self, obj: Event) -> str | None:
+        """Move the front prefilled from a capture: date, actor 1, place, source (the page
+        reads them from the event itself)."""
+        return apply_to_map_url(event=obj) if obj.sub_event_type in CAPTURE_SUB_TYPES else None
 
     @admin.display(description="Actors")
     def actor_list(self, obj: Event) -> str:

@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 from conflictmap.events.models import Event
 from conflictmap.territory.admin import OfflineContextMixin
 from conflictmap.territory.models import Confidence, Faction
+from conflictmap.territory.move_admin import CAPTURE_SUB_TYPES, ApplyToMapMixin, apply_to_map_url
 
 from . import limits, pipeline, uploads
 from .models import Candidate, Feed, ImportRun, Rejection, Report
@@ -310,7 +311,7 @@ class PendingFirst(admin.SimpleListFilter):
 
 
 @admin.register(Candidate)
-class CandidateAdmin(OfflineContextMixin, admin.ModelAdmin):
+class CandidateAdmin(ApplyToMapMixin, OfflineContextMixin, admin.ModelAdmin):
     context_places = "points"
     list_display = (
         "excerpt",
@@ -345,6 +346,22 @@ class CandidateAdmin(OfflineContextMixin, admin.ModelAdmin):
         "reviewed_by", "reviewed_at",
     )  # fmt: skip
     actions = ["accept", "merge", "reject"]
+
+    def apply_to_map(self, obj: Candidate) -> str | None:
+        """Move the front prefilled from a capture the extraction found: its date, first actor,
+        places and report (and its event, once it became one)."""
+        if obj.sub_event_type not in CAPTURE_SUB_TYPES:
+            return None
+        places = [obj.place_id] if obj.place_id else []
+        places += [p["place_id"] for p in obj.places if str(p.get("place_id", "")).isdigit()]
+        return apply_to_map_url(
+            event=obj.event,
+            date=obj.date.isoformat() if obj.date else None,
+            to=obj.actors[0].get("slug") if obj.actors else None,
+            place=list(dict.fromkeys(int(p) for p in places)),
+            source=obj.report.url,
+            reason=f"{obj.sentence[:200]} (candidate {obj.pk})",
+        )
 
     @admin.display(description="sentence")
     def excerpt(self, obj: Candidate) -> str:
