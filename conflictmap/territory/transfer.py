@@ -64,6 +64,10 @@ ADJACENT_M = 100.0
 
 VALID = VALID_MULTIPOLYGON_SQL  # repaired as gis.repair does, in the same statement
 
+# Who holds ground on the day: the versions in force (drafts included: the editor's map), but not
+# retracted ones, which record a claim withdrawn.
+HOLDS = f"{in_force('v', '%(day)s')} AND v.status <> '{Status.RETRACTED}'"
+
 
 class TransferRefused(ValueError):
     """The move cannot be made as asked; the message says why. Nothing was changed."""
@@ -267,7 +271,7 @@ WITH line AS (SELECT %(line)s::geometry AS g),
 crossed AS (
     SELECT v.id, v.faction_id, part.path[1] AS n, part.geom AS poly
     FROM territory_zoneversion v, line, ST_Dump(v.geom) part
-    WHERE {in_force("v", "%(day)s")} AND v.geom && line.g
+    WHERE {HOLDS} AND v.geom && line.g
       AND v.faction_id <> ALL(%(friends)s) AND ST_Intersects(part.geom, line.g)
 ),
 pieces AS (
@@ -276,7 +280,7 @@ pieces AS (
 ),
 taker AS (
     SELECT ST_Union(v.geom) AS g FROM territory_zoneversion v
-    WHERE {in_force("v", "%(day)s")} AND v.faction_id = %(taker)s
+    WHERE {HOLDS} AND v.faction_id = %(taker)s
 )
 SELECT p.id, p.n, ST_AsEWKB(p.g),
        COALESCE(ST_DWithin(p.g::geography, taker.g::geography, {ADJACENT_M}), false)
@@ -299,7 +303,7 @@ def _friends(taker: Faction) -> list[int]:
 def _holders(point: GEOSGeometry, day: dt.date) -> list[int]:
     rows = _fetch(
         "SELECT DISTINCT v.faction_id FROM territory_zoneversion v"
-        f" WHERE {in_force('v', '%(day)s')} AND v.geom && %(p)s::geometry"
+        f" WHERE {HOLDS} AND v.geom && %(p)s::geometry"
         " AND ST_Intersects(v.geom, %(p)s::geometry)",
         {"day": day, "p": point.ewkb},
     )
@@ -333,7 +337,7 @@ def _area_ground(move: Move, friends: list[int]) -> GEOSGeometry | None:
         f"SELECT ST_AsEWKB({VALID.format('%(a)s::geometry')}),"
         " array_agg(DISTINCT v.faction_id) FILTER (WHERE v.id IS NOT NULL)"
         " FROM (SELECT 1) one LEFT JOIN territory_zoneversion v"
-        f" ON {in_force('v', '%(day)s')} AND v.geom && %(a)s::geometry"
+        f" ON {HOLDS} AND v.geom && %(a)s::geometry"
         " AND ST_Intersects(v.geom, %(a)s::geometry)",
         {"a": area.ewkb, "day": move.day},
     )
@@ -405,7 +409,7 @@ cut AS (
            {VALID.format("ST_Intersection(v.geom, ground.g)")} AS lost,
            {VALID.format("ST_Difference(v.geom, ground.g)")} AS rest
     FROM territory_zoneversion v, ground
-    WHERE {in_force("v", "%(day)s")} AND v.geom && ground.g
+    WHERE {HOLDS} AND v.geom && ground.g
       AND v.faction_id <> ALL(%(friends)s) AND ST_Intersects(v.geom, ground.g)
 )
 SELECT id, ST_AsEWKB(lost), ST_Area(lost::geography), ST_AsEWKB(rest), ST_Area(rest::geography)
@@ -423,7 +427,7 @@ WITH moved AS (SELECT %(moved)s::geometry AS g),
 parts AS (SELECT part.geom AS g FROM moved, ST_Dump(moved.g) part),
 taker AS (
     SELECT v.id, v.geom FROM territory_zoneversion v, moved
-    WHERE {in_force("v", "%(day)s")} AND v.faction_id = %(taker)s
+    WHERE {HOLDS} AND v.faction_id = %(taker)s
       AND v.geom && ST_Expand(moved.g, 0.01)
 ),
 assigned AS (
@@ -449,7 +453,7 @@ PLACES_INSIDE_SQL = f"""
 SELECT p.id, p.name,
        COALESCE((SELECT array_agg(DISTINCT f.slug ORDER BY f.slug)
                  FROM territory_zoneversion v JOIN territory_faction f ON f.id = v.faction_id
-                 WHERE {in_force("v", "%(day)s")} AND v.faction_id <> ALL(%(friends)s)
+                 WHERE {HOLDS} AND v.faction_id <> ALL(%(friends)s)
                    AND v.geom && p.geom AND ST_Intersects(v.geom, p.geom)), '{{}}')
 FROM events_place p
 WHERE p.geom && %(moved)s::geometry AND ST_Intersects(p.geom, %(moved)s::geometry)
@@ -763,7 +767,7 @@ def _check_no_overlap(move: Move, the_plan: Plan, opened: list[ZoneVersion]) -> 
     rows = _fetch(
         f"SELECT z.name, ST_Area(ST_Intersection(v.geom, %(g)s::geometry)::geography)"
         " FROM territory_zoneversion v JOIN territory_zone z ON z.id = v.zone_id"
-        f" WHERE {in_force('v', '%(day)s')} AND v.geom && %(g)s::geometry"
+        f" WHERE {HOLDS} AND v.geom && %(g)s::geometry"
         " AND v.faction_id <> ALL(%(friends)s)"
         " AND ST_Intersects(v.geom, %(g)s::geometry)",
         {"g": the_plan.ground.ewkb, "day": move.day, "friends": _friends(move.taker)},

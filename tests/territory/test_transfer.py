@@ -289,3 +289,17 @@ def test_the_admin_lists_moves_and_reverts_them(front, admin_client):
     )
     assert "Reverted move" in response.content.decode()
     assert state() == before
+
+
+def test_a_retracted_version_holds_nothing_and_is_left_alone(front, make_version):
+    retracted = make_version(
+        faction=front["hts"], geom=box(36.1, 35.1, 36.3, 35.3), status=Status.RETRACTED
+    )
+    with pytest.raises(TransferRefused, match="Hama .* is already held by Government"):
+        apply(Move(front["gov"], DAY, places=[front["Hama"]]))
+    before = in_force(DAY)
+    apply(Move(front["gov"], DAY, area=box(36.2, 35.1, 36.6, 35.3)))
+    after = in_force(DAY)
+    assert after["hts"] - before["hts"] == pytest.approx(-(after["gov"] - before["gov"]), rel=1e-3)
+    kept = ZoneVersion.objects.get(pk=retracted.pk)
+    assert kept.valid_to is None and kept.geom.equals(retracted.geom)
