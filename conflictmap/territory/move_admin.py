@@ -23,11 +23,10 @@ from django.db.models import CharField, F, Func, Q, QuerySet, Value
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 
 from conflictmap.events.models import Event, Place
-from conflictmap.territory import transfer
-from conflictmap.territory.models import Faction, FrontMove
+from conflictmap.territory import editorial, transfer
+from conflictmap.territory.models import Faction, FrontMove, ZoneVersion
 
 # The sub-events of ACLED's vocabulary that record ground changing hands: "Apply to the map".
 CAPTURE_SUB_TYPES = (
@@ -45,9 +44,9 @@ def may_move(user) -> bool:
 
 
 def may_publish(user) -> bool:
-    """Publishing at once is for publishers: a user holding territory.publish_zoneversion (or a
-    superuser); everyone else's moves make drafts."""
-    return user.is_superuser or user.has_perm("territory.publish_zoneversion")
+    """Publishing, and changing versions the public map shows, is for publishers
+    (territory.editorial); everyone else's moves make drafts from drafts."""
+    return editorial.may_publish(user, ZoneVersion)
 
 
 class MoveForm(forms.Form):
@@ -244,7 +243,7 @@ class FrontMoveAdmin(admin.ModelAdmin):
         if request.method == "POST":
             form = MoveForm(request.POST, can_publish=can_publish)
             if "_preview" in request.POST:
-                return self._preview(form)
+                return self._preview(form, request.user)
             if form.is_valid():
                 try:
                     outcome = transfer.apply(form.move(), user=request.user)
@@ -294,7 +293,7 @@ class FrontMoveAdmin(admin.ModelAdmin):
         ]
 
     @staticmethod
-    def _preview(form: MoveForm) -> JsonResponse:
+    def _preview(form: MoveForm, user) -> JsonResponse:
         if not form.is_valid():
             errors = [f"{form.fields[k].label or k}: {' '.join(v)}" if k != "__all__" else
                       " ".join(v) for k, v in form.errors.items()]  # fmt: skip
@@ -303,31 +302,38 @@ class FrontMoveAdmin(admin.ModelAdmin):
             the_plan = transfer.plan(form.move())
         except transfer.TransferRefused as exc:
             return JsonResponse({"ok": False, "error": str(exc)}, status=400)
+        summary = the_plan.summary()
+        public = the_plan.public_changes()
+        if public and not may_publish(user):
+            zones = ", ".join(sorted({v.zone.name for v in public}))
+            summary["warnings"].insert(
+                0, f"Only a publisher can commit this move: it changes published zones ({zones})."
+            )
         return JsonResponse(
             {
                 "ok": True,
-                "summary": the_plan.summary(),
+                "summary": summary,
                 "ground": json.loads(the_plan.ground.json) if the_plan.ground else None,
             }
         )
 
     def _done(self, request: HttpRequest, outcome: transfer.Outcome) -> HttpResponse:
         summary = outcome.summary()
-        url = reverse("admin:territory_frontmove_change", args=[outcome.move.pk])
-        if not summary["changed"]:
-            text = "This move was already made ({}): nothing changed."
-        else:
+        if summary["changed"]:
             text = (
-                f"{outcome.move.taker.name} took {summary['moved_km2']:,.1f} km² on {summary['date']}: "
-                f"{len(summary['closed'])} versions closed, {len(summary['reshaped'])} reshaped, "
-                f"{len(summary['opened'])} opened ({{}})."
+                f"{outcome.move.taker.name} took {summary['moved_km2']:,.1f} km² on "
+                f"{summary['date']}: {len(summary['closed'])} versions closed, "
+                f"{len(summary['reshaped'])} reshaped, {len(summary['opened'])} opened "
+                f"(move {outcome.move.pk})."
             )
-        self.message_user(
-            request,
-            format_html(text, format_html('<a href="{}">move {}</a>', url, outcome.move.pk)),
-            messages.SUCCESS,
-        )
-        return HttpResponseRedirect(url)
+        else:
+            text = f"This move was already made (move {outcome.move.pk}): nothing changed."
+        self.message_user(request, text, messages.SUCCESS)
+        if self.has_view_or_change_permission(request, outcome.move):
+            return HttpResponseRedirect(
+                reverse("admin:territory_frontmove_change", args=[outcome.move.pk])
+            )
+        return HttpResponseRedirect(reverse("admin:territory_frontmove_move"))
 
     def place_search(self, request: HttpRequest) -> JsonResponse:
         """Gazetteer places for the page: by name (`q`: English, Arabic or alternate names) or

@@ -42,6 +42,7 @@ from django.utils.text import slugify
 
 from conflictmap.events.models import Event, Place, Source
 from conflictmap.gis import VALID_MULTIPOLYGON_SQL
+from conflictmap.territory import editorial
 from conflictmap.territory.models import (
     Confidence,
     Faction,
@@ -103,6 +104,11 @@ class Move:
             raise TransferRefused("Give the ground one way: places, an area or a line.")
         if not 0 < self.radius_km <= MAX_RADIUS_KM:
             raise TransferRefused(f"The radius must be more than 0 and at most {MAX_RADIUS_KM} km.")
+        if len(self.reason.strip()) > editorial.REASON_MAX_LENGTH:
+            raise TransferRefused(
+                f"The reason is {len(self.reason.strip())} characters; at most "
+                f"{editorial.REASON_MAX_LENGTH}."
+            )
         if self.contested and self.method == FrontMove.Method.LINE:
             raise TransferRefused("A front line divides ground; it cannot be contested.")
         for name, geom, kinds in (
@@ -167,6 +173,12 @@ class Plan:
     places: list[dict[str, Any]]  # places inside the ground: id, name, from (loser slugs)
     contested_zones: list[str]  # zones the ground would leave contested (--contested)
     warnings: list[str]
+
+    def public_changes(self) -> list[ZoneVersion]:
+        """The versions the move would close or reshape that are not drafts: what the public
+        map shows (or showed), which only publishers change."""
+        changed = [c.version for c in self.cuts] + [g.version for g in self.gains if g.version]
+        return [v for v in changed if v.status != Status.DRAFT]
 
     def summary(self) -> dict[str, Any]:
         losers: dict[str, dict[str, Any]] = {}
@@ -584,6 +596,7 @@ def apply(move: Move, *, user=None) -> Outcome:
         if done is not None:
             return Outcome(done, None)
         the_plan = plan(move)
+        _check_rights(move, the_plan, user)
         changed = [c.version for c in the_plan.cuts] + [
             g.version for g in the_plan.gains if g.version is not None
         ]
@@ -660,6 +673,29 @@ def apply(move: Move, *, user=None) -> Outcome:
             raise TransferRefused("The same move is being applied by someone else.") from None
         record.sources.set(sources)
     return Outcome(record, the_plan)
+
+
+def _check_rights(move: Move, the_plan: Plan, user: Any) -> None:
+    """The editorial rules (territory.editorial): only publishers publish, or change versions
+    that are not drafts; publishing needs a source. `user` None: a command run by an operator."""
+    if user is not None and not editorial.may_publish(user, ZoneVersion):
+        if move.publish:
+            raise TransferRefused("Only publishers publish; leave publish unticked for drafts.")
+        public = the_plan.public_changes()
+        if public:
+            zones = ", ".join(sorted({f"{v.zone.name} ({v.status})" for v in public}))
+            raise TransferRefused(
+                f"This move would close or reshape versions the public map shows: {zones}. "
+                "Only publishers change those: ask a publisher to make this move."
+            )
+    if move.publish:
+        problems = editorial.publishing_problems(
+            move.confidence or Confidence.CONFIRMED, len([u for u in move.sources if u])
+        )
+        if problems:
+            raise TransferRefused(
+                editorial.missing_text(problems) + " Give the move's source to publish it."
+            )
 
 
 def update_change_reason(instance: Any, reason: str) -> None:

@@ -55,7 +55,15 @@ def editor(db, django_user_model):
     )  # fmt: skip
     client = Client()
     client.force_login(user)
+    client.user = user
     return client
+
+
+@pytest.fixture
+def publisher(editor):
+    """The editor, made a publisher (territory.editorial's publish permission)."""
+    editor.user.user_permissions.add(Permission.objects.get(codename="publish_zoneversion"))
+    return editor
 
 
 def test_only_users_who_may_write_zone_versions_open_the_page(front, db, django_user_model):
@@ -107,13 +115,28 @@ def test_the_preview_answers_json_and_changes_nothing(front, editor):
     assert state() == before and not FrontMove.objects.exists()
 
 
-def test_a_commit_applies_the_move_as_a_draft_for_an_editor(front, editor):
+def test_an_editor_moves_drafts_and_a_publisher_publishes(front, editor):
+    # Over published zones an editor is told to ask a publisher, in the preview and the commit.
+    preview = editor.post(MOVE, form(front) | {"_preview": "1"}).json()
+    assert preview["summary"]["warnings"][0].startswith("Only a publisher can commit this move")
+    refused = editor.post(MOVE, form(front) | {"_commit": "1"}).content.decode()
+    assert "Only publishers change those: ask a publisher" in refused
+    assert not FrontMove.objects.exists()
+    ZoneVersion.objects.update(status="draft")
     response = editor.post(MOVE, form(front, publish="on") | {"_commit": "1"}, follow=True)
     record = FrontMove.objects.get()
     assert response.redirect_chain[-1][0] == f"/admin/territory/frontmove/{record.pk}/change/"
     assert "Government took 75.7" in response.content.decode()
     opened = ZoneVersion.objects.filter(pk__in=record.summary["opened"])
     assert {v.status for v in opened} == {"draft"}  # not a publisher: publish is ignored
+
+
+def test_a_publisher_commits_over_published_zones_and_publishes(front, publisher):
+    response = publisher.post(MOVE, form(front, publish="on") | {"_commit": "1"}, follow=True)
+    record = FrontMove.objects.get()
+    assert "Government took 75.7" in response.content.decode()
+    opened = ZoneVersion.objects.filter(pk__in=record.summary["opened"])
+    assert {v.status for v in opened} == {"published"}
     assert record.reason == "Saraqib taken"
     assert list(record.sources.values_list("url", flat=True)) == ["https://example.org/report"]
 
@@ -128,7 +151,10 @@ def test_a_refused_commit_says_why_and_keeps_the_form(front, editor):
     assert state() == before
 
 
-def test_apply_to_the_map_opens_the_page_prefilled_from_a_capture_event(front, make_event, editor):
+def test_apply_to_the_map_opens_the_page_prefilled_from_a_capture_event(
+    front, make_event, publisher
+):
+    editor = publisher
     event = make_event(
         date=DAY, event_type="Battles", sub_event_type="Government regains territory",
         place=front["Saraqib"], geom=front["Saraqib"].geom,

@@ -136,7 +136,13 @@ def test_the_cell_of_a_place_stops_half_way_to_its_neighbour(front):
 def test_a_move_by_area_cuts_only_what_the_loser_holds(front):
     before = in_force(DAY)
     outcome = apply(
-        Move(front["gov"], DAY, area=box(36.45, 35.1, 36.6, 35.3).buffer(0), publish=True)
+        Move(
+            front["gov"],
+            DAY,
+            area=box(36.45, 35.1, 36.6, 35.3).buffer(0),
+            publish=True,
+            sources=["https://example.org/a"],
+        )
     )
     after = in_force(DAY)
     assert_balanced(before, after, "gov", "hts")
@@ -303,3 +309,34 @@ def test_a_retracted_version_holds_nothing_and_is_left_alone(front, make_version
     assert after["hts"] - before["hts"] == pytest.approx(-(after["gov"] - before["gov"]), rel=1e-3)
     kept = ZoneVersion.objects.get(pk=retracted.pk)
     assert kept.valid_to is None and kept.geom.equals(retracted.geom)
+
+
+def test_publishing_a_move_needs_a_source(front):
+    before = state()
+    with pytest.raises(TransferRefused, match="Cannot publish without at least one source"):
+        apply(Move(front["gov"], DAY, places=[front["Saraqib"]], publish=True))
+    assert state() == before
+
+
+def test_only_publishers_change_published_versions_or_publish(front, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    editor = django_user_model.objects.create_user("ed", password="pw")
+    editor.user_permissions.add(
+        *Permission.objects.filter(codename__in=["add_zoneversion", "change_zoneversion"])
+    )
+    before = state()
+    with pytest.raises(TransferRefused, match="versions the public map shows: .*published"):
+        apply(Move(front["gov"], DAY, places=[front["Saraqib"]]), user=editor)
+    with pytest.raises(TransferRefused, match="Only publishers publish"):
+        apply(Move(front["gov"], DAY, places=[front["Saraqib"]], publish=True), user=editor)
+    assert state() == before
+    # Drafts an editor may move.
+    ZoneVersion.objects.update(status=Status.DRAFT)
+    assert apply(Move(front["gov"], DAY, places=[front["Saraqib"]]), user=editor).plan
+    publisher = django_user_model.objects.create_user("pub", password="pw")
+    publisher.user_permissions.add(Permission.objects.get(codename="publish_zoneversion"))
+    move = Move(
+        front["gov"], DAY, places=[front["Sarmin"]], publish=True, sources=["https://x.test"]
+    )
+    assert apply(move, user=publisher).summary()["status"] == "published"
