@@ -9,6 +9,7 @@ as the map), so it cannot disagree with the map.
 - contested: versions of two or more factions cover it (opposing means different factions, as
   for the zones' `contested` flag); confidence "contested";
 - unknown: no version covers it; no holder, no confidence.
+Retracted versions hold nothing, whoever asks.
 
 `since` is the first day of the place's current state without a break: the latest of the days
 each holding faction began covering it continuously and of the days any other faction stopped
@@ -28,9 +29,17 @@ from typing import Any
 
 from conflictmap.geojson import Query, query_cursor
 from conflictmap.gis import Bbox, bbox_sql
-from conflictmap.territory.models import in_force, in_force_during, visible
+from conflictmap.territory.models import Status, in_force, in_force_during, visible
 
 POINT_DECIMALS = 6
+
+
+def holds(alias: str) -> str:
+    """SQL true where version (or cover) `alias` counts for who holds ground, as %(staff)s
+    sees it: visible, and not retracted (a withdrawn claim holds nothing, even for staff, as
+    for territory.transfer)."""
+    return f"{visible(alias)} AND {alias}.status <> '{Status.RETRACTED}'"
+
 
 FACTION_JSON = "json_build_object('slug', f.slug, 'name', f.name, 'colour', f.colour)"
 
@@ -64,7 +73,7 @@ def _state_sql(place_filter: str) -> str:
     WITH covers AS MATERIALIZED (
         SELECT c.place_id, c.faction_id, c.version_id, c.confidence, c.period
         FROM territory_placecover c
-        WHERE {in_force_during("c", "NULL", "%(day)s")} AND {visible("c")}{in_places}
+        WHERE {in_force_during("c", "NULL", "%(day)s")} AND {holds("c")}{in_places}
     ),
     here AS MATERIALIZED (
         SELECT c.place_id,
@@ -192,7 +201,7 @@ WITH place AS (SELECT * FROM events_place WHERE id = %(place)s),
 cov AS (
     SELECT c.version_id AS id, c.faction_id, c.period, c.confidence::text AS confidence
     FROM territory_placecover c
-    WHERE c.place_id = %(place)s AND {visible("c")}
+    WHERE c.place_id = %(place)s AND {holds("c")}
 ),
 bounds AS (
     SELECT lower(period) AS b FROM cov
@@ -282,7 +291,7 @@ def _holders_sql(day_param: str) -> str:
     return f"""
     SELECT c.place_id, array_agg(DISTINCT c.faction_id ORDER BY c.faction_id) AS factions
     FROM territory_placecover c
-    WHERE {in_force("c", f"%({day_param})s")} AND {visible("c")}
+    WHERE {in_force("c", f"%({day_param})s")} AND {holds("c")}
     GROUP BY c.place_id"""
 
 

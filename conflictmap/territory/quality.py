@@ -20,6 +20,7 @@ import json
 from typing import Any
 
 from conflictmap.geojson import query_cursor
+from conflictmap.territory.control import holds
 from conflictmap.territory.models import in_force, visible
 
 # ACLED's sub-event types that say ground changed hands.
@@ -40,7 +41,7 @@ SELECT COALESCE(json_agg({_PLACE} ORDER BY p.population DESC NULLS LAST, p.id), 
 FROM events_place p
 WHERE NOT EXISTS (
     SELECT 1 FROM territory_placecover c
-    WHERE c.place_id = p.id AND {in_force("c", "%(day)s")} AND {visible("c")})
+    WHERE c.place_id = p.id AND {in_force("c", "%(day)s")} AND {holds("c")})
 """
 
 OVERLAP_SQL = f"""
@@ -50,7 +51,7 @@ WITH here AS (
         array_agg(c.version_id ORDER BY c.version_id) AS versions,
         bool_or(c.confidence = 'contested') AS marked
     FROM territory_placecover c
-    WHERE {in_force("c", "%(day)s")} AND {visible("c")}
+    WHERE {in_force("c", "%(day)s")} AND {holds("c")}
     GROUP BY c.place_id
 )
 SELECT COALESCE(json_agg(json_build_object(
@@ -74,7 +75,7 @@ WITH captures AS (
 stale AS (
     SELECT c.*, (
         SELECT array_agg(DISTINCT v.faction_id) FROM territory_zoneversion v
-        WHERE {in_force("v", "c.checked")} AND {visible("v")}
+        WHERE {in_force("v", "c.checked")} AND {holds("v")}
           AND v.geom && c.point AND ST_Intersects(v.geom, c.point)
           AND v.faction_id IN (
               SELECT ea.faction_id FROM events_eventactor ea

@@ -136,6 +136,17 @@ def test_drafts_never_reach_anonymous_users_but_staff_see_them(
     assert b"draft" not in response.getvalue() and b",held," not in response.getvalue()
 
 
+def test_a_retracted_version_holds_nothing_even_for_staff(
+    client, admin_client, make_version, place
+):
+    make_version(geom=square(36.0, 34.0, 0.5), status=Status.RETRACTED)
+    homs = place(36.2, 34.2, "Homs")
+
+    for user in (client, admin_client):
+        assert control(user, D30)["Homs"]["status"] == "unknown"
+        assert user.get(f"/api/v1/places/{homs.pk}/control").json()["periods"] == []
+
+
 def test_bbox_limits_the_places_and_csv_has_the_same_answer(
     client, make_faction, make_version, place
 ):
