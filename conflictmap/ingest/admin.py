@@ -16,8 +16,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from conflictmap.events.models import Event
+from conflictmap.territory import editorial
 from conflictmap.territory.admin import OfflineContextMixin
-from conflictmap.territory.models import Confidence, Faction
+from conflictmap.territory.models import Confidence, Faction, ZoneVersion
 from conflictmap.territory.move_admin import CAPTURE_SUB_TYPES, ApplyToMapMixin, apply_to_map_url
 
 from . import limits, pipeline, uploads
@@ -39,6 +40,10 @@ class RejectionInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+# What an upload of each kind creates, for the publishers' choice to publish it at once.
+PUBLISHABLE = {ImportRun.Kind.ACLED: Event, ImportRun.Kind.ZONES: ZoneVersion}
 
 
 class UploadForm(forms.Form):
@@ -70,10 +75,21 @@ class UploadForm(forms.Form):
     background = forms.BooleanField(
         required=False, help_text="Hand to the Celery workers instead of running now."
     )
+    publish = forms.BooleanField(
+        required=False,
+        help_text="Publishers only, ACLED and control maps: publish what the import creates. "
+        "Unticked, it creates drafts for review.",
+    )
+    reason = forms.CharField(
+        required=False, max_length=100,
+        help_text="Kept in the history of what the import changes (default: the import's kind "
+        "and number).",
+    )  # fmt: skip
 
-    def __init__(self, *args, refused: dict[str, str] | None = None, **kwargs) -> None:
+    def __init__(self, *args, refused: dict[str, str] | None = None, user=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.refused = refused or {}  # files the upload handler stopped at the size limit
+        self.user = user
 
     def clean(self) -> dict:
         data = super().clean()
@@ -90,6 +106,17 @@ class UploadForm(forms.Form):
             data.get("faction") and data.get("date")
         ):
             raise forms.ValidationError("A control map needs a faction and a date.")
+        if data.get("publish"):
+            model = PUBLISHABLE.get(data.get("kind"))
+            if model is None:
+                self.add_error(
+                    "publish", "Reports and feeds make candidates for review: nothing to publish."
+                )
+            elif not editorial.may_publish(self.user, model):
+                self.add_error(
+                    "publish",
+                    "Only publishers may publish at upload; leave it unticked to import drafts.",
+                )
         return data
 
 
@@ -103,7 +130,8 @@ class ImportRunAdmin(admin.ModelAdmin):
     search_fields = ("filename", "url")
     inlines = [RejectionInline]
     readonly_fields = (
-        "kind", "state", "filename", "url", "stored", "content_hash", "options", "feed", "total",
+        "kind", "state", "filename", "url", "stored", "content_hash", "options", "publish", "feed",
+        "total",
         "processed", "progress", "created", "updated", "unchanged", "rejected", "error",
         "attempts", "created_by", "created_at", "started_at", "heartbeat_at", "finished_at",
     )  # fmt: skip
@@ -150,7 +178,7 @@ class ImportRunAdmin(admin.ModelAdmin):
         initial = {"kind": request.GET.get("kind", ImportRun.Kind.ACLED)}
         form = UploadForm(
             request.POST or None, request.FILES or None, initial=initial,
-            refused=getattr(request, "refused_uploads", None),
+            refused=getattr(request, "refused_uploads", None), user=request.user,
         )  # fmt: skip
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -172,9 +200,12 @@ class ImportRunAdmin(admin.ModelAdmin):
                     options["published"] = dt.datetime.combine(
                         data["published"], dt.time(12), tzinfo=dt.UTC
                     ).isoformat()
+            if data.get("reason"):
+                options["reason"] = data["reason"]
             run = pipeline.create_run(
                 data["kind"], content, filename=upload.name if upload else "", url=data.get("url") or "",
                 options=options, user=request.user, queue=data["background"],
+                publish=data["publish"],
             )  # fmt: skip
             if not data["background"]:
                 try:

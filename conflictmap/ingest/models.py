@@ -76,6 +76,11 @@ class ImportRun(models.Model):
         "its hash, counts and rejections are kept.",
     )  # fmt: skip
     options = models.JSONField(default=dict, blank=True)
+    publish = models.BooleanField(
+        default=False,
+        help_text="Publish the events and zone versions this run creates (a publisher's choice "
+        "at upload, or `ingest --publish`); otherwise they are drafts for review.",
+    )
     feed = models.ForeignKey(Feed, null=True, blank=True, on_delete=models.SET_NULL)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
@@ -108,6 +113,19 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} {self.filename or self.url}".strip()
+
+    def reason(self, what: str) -> str:
+        """The reason written to the history rows of what this run changes: the one given
+        (`ingest --reason`, options["reason"]), else what and which run."""
+        return self.options.get("reason") or f"{what} #{self.pk}"
+
+    @property
+    def record_status(self) -> str:
+        """The status of the events and zone versions this run creates: drafts unless the run
+        was told to publish (its `publish`)."""
+        from conflictmap.territory.models import Status
+
+        return Status.PUBLISHED if self.publish else Status.DRAFT
 
     def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
         # Reloading a run reloads what it says about itself, not its bytes (ImportRunManager).

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from conflictmap.events.models import Event, EventActor, Source
 from conflictmap.slugs import unique_slug
-from conflictmap.territory.models import Confidence, Faction, Status
+from conflictmap.territory.models import Confidence, Faction
 
 from ..models import ImportRun
 from ..parsers import acled as acled_parser
@@ -149,7 +149,7 @@ def apply_acled(
 ) -> None:
     records, problems = acled_parser.parse(content)
     record_parse_results(run, token, problems, len(records))
-    status = run.options.get("status", Status.PUBLISHED)
+    status = run.record_status
     resolver = FactionResolver()
     source = _acled_source(run)
     through = Event.sources.through
@@ -157,7 +157,7 @@ def apply_acled(
         with transaction.atomic():
             hold_run(run, token)
             created, updated, unchanged = _apply_acled_batch(
-                batch, resolver, source, status, through, reason=f"ACLED import #{run.pk}"
+                batch, resolver, source, status, through, reason=run.reason("ACLED import")
             )
             ImportRun.objects.filter(pk=run.pk).update(
                 processed=offset + len(batch),

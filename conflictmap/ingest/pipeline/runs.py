@@ -39,8 +39,10 @@ def create_run(
     user=None,
     feed: Feed | None = None,
     queue: bool = False,
+    publish: bool = False,
 ) -> ImportRun:
-    """Store the bytes as received; with queue=True hand the run to a worker once committed."""
+    """Store the bytes as received; with queue=True hand the run to a worker once committed.
+    What it creates is a draft unless `publish` (ImportRun.record_status)."""
     with transaction.atomic():
         run = ImportRun.objects.create(
             kind=kind,
@@ -52,6 +54,7 @@ def create_run(
             options=options or {},
             created_by=user if getattr(user, "pk", None) else None,
             feed=feed,
+            publish=publish,
         )
         if queue:
             queue_on_commit(PROCESS_RUN, run.pk)

@@ -67,6 +67,7 @@ class Writing:
     source: Source
     status: str
     confidence: str
+    reason: str = "Snapshot import"  # history_change_reason of every version written
 
 
 @dataclass
@@ -145,7 +146,7 @@ class _Writer:
         w = self.writing
         new_version_from(
             version, w.day, sources=[w.source], faction=piece.faction, geom=piece.geom,
-            confidence=w.confidence, status=w.status,
+            confidence=w.confidence, status=w.status, reason=w.reason,
             note=f"From the snapshot of {w.day.isoformat()}.",
         )  # fmt: skip
         self.outcome.opened += 1
@@ -166,6 +167,7 @@ class _Writer:
             note=f"From the snapshot of {w.day.isoformat()}.",
         )  # fmt: skip
         version.full_clean()
+        version._change_reason = w.reason
         version.save()
         version.sources.add(w.source)
         self.outcome.opened += 1
@@ -174,6 +176,7 @@ class _Writer:
         if self._starts_today(version, f"zone {version.zone.name}"):
             return
         version.valid_to = self.writing.day
+        version._change_reason = self.writing.reason
         version.save(update_fields=["valid_to", "updated_at"])  # save(), so history records it
         self.outcome.closed += 1
 

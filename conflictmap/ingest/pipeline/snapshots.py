@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from conflictmap.territory.models import Confidence, Faction, Status
+from conflictmap.territory.models import Confidence, Faction
 
 from ..models import ImportRun, Snapshot
 from ..parsers import Problem
@@ -308,8 +308,9 @@ def _apply_one(
                 f"Control map snapshot {name}", digest, day, opts.get("publisher", ""),
                 f"Whole-map snapshot of {day.isoformat()}, imported as zone versions.",
             ),
-            status=opts.get("status", Status.DRAFT),
+            status=run.record_status,
             confidence=opts.get("confidence", Confidence.CONFIRMED),
+            reason=run.reason("Snapshot import"),
         )  # fmt: skip
         tolerance = Tolerance(**opts.get("tolerance", {}))  # {"km2": ..., "share": ...}
         outcome = apply_snapshot(pieces, incomplete, writing, tolerance)

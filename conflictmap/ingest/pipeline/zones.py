@@ -17,7 +17,6 @@ from conflictmap.slugs import unique_slug
 from conflictmap.territory.models import (
     Confidence,
     Faction,
-    Status,
     Zone,
     ZoneVersion,
     new_version_from,
@@ -136,7 +135,8 @@ def apply_zones(
         finish_run(run, token)
         return
     confidence = opts.get("confidence", Confidence.CONFIRMED)
-    status = opts.get("status", Status.PUBLISHED)
+    status = run.record_status
+    reason = run.reason("Control map import")
     created = updated = unchanged = closed = 0
     with transaction.atomic():
         hold_run(run, token)
@@ -153,14 +153,16 @@ def apply_zones(
                 unchanged += 1
             elif current and current.valid_from == day:
                 current.faction, current.geom, current.confidence = faction, geom, confidence
+                current.status = status  # what an import writes is a draft unless published
                 current.full_clean()
+                current._change_reason = reason
                 current.save()
                 current.sources.add(source)
                 updated += 1
             elif current:
                 new_version_from(
                     current, day, sources=[source], faction=faction, geom=geom,
-                    confidence=confidence, status=current.status,
+                    confidence=confidence, status=status, reason=reason,
                 )  # fmt: skip
                 created += 1
                 closed += 1
@@ -173,6 +175,7 @@ def apply_zones(
                     note=f"Imported from {run.filename or 'an upload'}.",
                 )  # fmt: skip
                 version.full_clean()
+                version._change_reason = reason
                 version.save()
                 version.sources.add(source)
                 created += 1

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from conflictmap.ingest import limits, pipeline
 from conflictmap.ingest.models import Feed, ImportRun
 from conflictmap.ingest.pipeline.snapshot_diff import Tolerance
-from conflictmap.territory.models import Confidence, Faction, Status
+from conflictmap.territory.models import Confidence, Faction
 
 ZONE_FILES = (".geojson", ".json", ".kml", ".kmz", ".gpkg", ".fgb", ".zip", ".shp")
 SUFFIXES = {
@@ -93,10 +93,18 @@ class Command(BaseCommand):
                 p.add_argument(
                     "--confidence", default=Confidence.CONFIRMED, choices=Confidence.values
                 )
-                p.add_argument("--status", default=Status.PUBLISHED, choices=Status.values)
                 p.add_argument("--publisher", default="", help="who made the map (the source)")
-            if kind == "acled":
-                p.add_argument("--status", default=Status.PUBLISHED, choices=Status.values)
+            if kind in ("acled", "zones"):
+                p.add_argument(
+                    "--publish", action="store_true",
+                    help="publish the events or zone versions created (default: drafts)",
+                )  # fmt: skip
+            if kind in ("acled", "zones", "snapshots"):
+                p.add_argument(
+                    "--reason", default="",
+                    help="reason kept in the history of what changes (default: the import's "
+                    "kind and run id)",
+                )  # fmt: skip
             if kind == "snapshots":
                 self._snapshot_arguments(p)
             if kind == "report":
@@ -182,6 +190,7 @@ class Command(BaseCommand):
                 options=options,
                 feed=feed,
                 queue=opts["queue"],
+                publish=opts.get("publish", False),
             )
             if opts["queue"]:
                 results.append({"run": run.pk, "queued": True, "file": name or url})
@@ -207,11 +216,11 @@ class Command(BaseCommand):
                 raise CommandError(f"--date: {opts['date']!r} is not YYYY-MM-DD") from None
             return {
                 k: opts[k]
-                for k in ("faction", "date", "zone", "confidence", "status", "publisher")
+                for k in ("faction", "date", "zone", "confidence", "publisher", "reason")
                 if opts.get(k)
             }
         if kind == "acled":
-            return {"status": opts["status"]}
+            return {"reason": opts["reason"]} if opts["reason"] else {}
         if kind == "snapshots":
             return self._snapshot_options(opts)
         if kind == "report":
@@ -229,10 +238,11 @@ class Command(BaseCommand):
     def _snapshot_options(opts: dict) -> dict:
         options = {
             "faction_field": opts["faction_field"],
-            "status": Status.PUBLISHED if opts["publish"] else Status.DRAFT,
             "confidence": opts["confidence"],
         }
-        options.update({k: opts[k] for k in ("date_field", "zone_field", "publisher") if opts[k]})
+        options.update(
+            {k: opts[k] for k in ("date_field", "zone_field", "publisher", "reason") if opts[k]}
+        )
         tolerance = {}
         for option, key, scale in (
             ("tolerance_km2", "km2", 1),
