@@ -137,3 +137,8 @@ def test_the_admin_page_lists_the_three_checks_for_staff_only(
     bad = admin_client.get("/admin/data-quality/?date=30-11-2024")
     assert bad.status_code == 200
     assert "Enter a valid date" in bad.content.decode()
+
+
+def test_the_zone_versions_list_links_to_the_report(admin_client):
+    html = admin_client.get("/admin/territory/zoneversion/").content.decode()
+    assert 'href="/admin/data-quality/"' in html
