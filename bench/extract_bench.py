@@ -65,7 +65,7 @@ def main() -> None:
         f"Extraction on the labelled corpus: {c['reports']} reports "
         f"({c['by_language']['en']} en, {c['by_language']['ar']} ar), {c['gold_events']} gold "
         f"events, {c['no_event_reports']} reports with no event, {c['undated_reports']} undated "
-        f"(read as of {out['undated_report_day']})\n"
+        "(read with no report date)\n"
     )
     print(table(out))
     print()
@@ -83,7 +83,7 @@ def main() -> None:
     )
     t = out["throughput"]
     print(
-        f"\nthroughput, one process (extract() total; it does not expose its stages):\n"
+        f"\nthroughput, one process (extract() total, then ms per report in each stage):\n"
         f"  corpus        {t['corpus']['reports']:3} reports, mean {t['corpus']['mean_words']:3} "
         f"words: {t['corpus']['reports_per_s']:8.1f} reports/s "
         f"({t['corpus']['ms_per_report']:.2f} ms each)\n"
@@ -94,6 +94,9 @@ def main() -> None:
         f"  gazetteer     {t['gazetteer']['places']} places, {t['gazetteer']['keys']} keys, "
         f"built in {t['gazetteer']['build_s']:.2f} s (once per process)"
     )
+    for name in ("corpus", "long_reports"):
+        stages = t[name]["stages"] or {}
+        print(f"  stages, {name:12}" + "".join(f" {k} {v:.2f}" for k, v in stages.items()))
     path = Path(args.output)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -366,13 +366,16 @@ class CandidateAdmin(ApplyToMapMixin, OfflineContextMixin, admin.ModelAdmin):
         "actors",
         "spans",
         "suggestions",
+        "suggested_place",
+        "date_source",
         "state",
         "event",
         "reviewed_by",
         "reviewed_at",
     )
     fields = (
-        "report", "highlighted", "event_type", "sub_event_type", "date", "fatalities", "place",
+        "report", "highlighted", "event_type", "sub_event_type", "date", "date_source",
+        "fatalities", "fatalities_qualifier", "place", "location_precision", "suggested_place",
         "geom", "confidence", "places", "actors", "spans", "suggestions", "state", "event",
         "reviewed_by", "reviewed_at",
     )  # fmt: skip

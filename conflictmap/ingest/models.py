@@ -225,6 +225,9 @@ class Candidate(models.Model):
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="candidates")
     sentence_index = models.PositiveIntegerField()
+    part = models.PositiveSmallIntegerField(
+        default=0, help_text="A sentence naming two places taken or struck gives parts 0, 1, ..."
+    )
     sentence = models.TextField()
     places = models.JSONField(default=list, help_text="Matched places with spans and coordinates.")
     actors = models.JSONField(default=list, help_text="Matched factions with spans.")
@@ -233,10 +236,25 @@ class Candidate(models.Model):
     )
     geom = models.PointField(srid=4326, null=True, blank=True)
     place = models.ForeignKey("events.Place", null=True, blank=True, on_delete=models.SET_NULL)
+    location_precision = models.CharField(
+        max_length=8, blank=True, help_text="ACLED's: exact, near (nearest named place), region."
+    )
+    suggested_place = models.CharField(
+        max_length=200, blank=True, help_text="A named site the gazetteer lacks, to add."
+    )
     date = models.DateField(null=True, blank=True)
+    date_source = models.CharField(
+        max_length=8,
+        blank=True,
+        help_text="Where the date comes from: text, context (the event before it), report "
+        "(the report's own day); empty when unknown.",
+    )
     event_type = models.CharField(max_length=40, blank=True)
     sub_event_type = models.CharField(max_length=60, blank=True)
     fatalities = models.PositiveIntegerField(null=True, blank=True)
+    fatalities_qualifier = models.CharField(
+        max_length=8, blank=True, help_text="exact, at least or about; empty when unknown."
+    )
     confidence = models.FloatField(default=0.0)
     state = models.CharField(
         max_length=10, choices=State.choices, default=State.PENDING, db_index=True
@@ -251,10 +269,10 @@ class Candidate(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-created_at", "sentence_index"]
+        ordering = ["-created_at", "sentence_index", "part"]
         constraints = [
             models.UniqueConstraint(
-                fields=["report", "sentence_index"], name="candidate_one_per_sentence"
+                fields=["report", "sentence_index", "part"], name="candidate_one_per_sentence_part"
             )
         ]
 

@@ -165,10 +165,10 @@ def test_a_truncated_control_map_is_rejected_with_its_reason(factions, sample):
 
 def test_a_report_is_kept_once_by_url_and_by_text(gazetteer):
     first = pipeline.store_report(
-        "Clashes in Saraqib.", url="https://x.example/a?utm_source=rss#top"
+        "Clashes broke out in Saraqib.", url="https://x.example/a?utm_source=rss#top"
     )
     by_url = pipeline.store_report("Other text.", url="https://X.example/a")
-    by_text = pipeline.store_report("  clashes   in SARAQIB. ", url="https://x.example/b")
+    by_text = pipeline.store_report("  clashes   broke out in SARAQIB. ", url="https://x.example/b")
     assert first.created and not by_url.created and not by_text.created
     assert by_url.report.pk == by_text.report.pk == first.report.pk
     assert first.report.url == "https://x.example/a"
@@ -188,7 +188,7 @@ def test_a_report_run_extracts_candidates_once(gazetteer, sample):
 def test_a_claimed_report_is_not_taken_by_a_second_worker_until_the_claim_is_stale(
     gazetteer, settings
 ):
-    report = pipeline.store_report("Clashes in Saraqib on Tuesday.").report
+    report = pipeline.store_report("Clashes broke out in Saraqib on Tuesday.").report
     token = pipeline.claim_report(report.pk)
     assert token is not None
     assert pipeline.claim_report(report.pk) is None
@@ -201,7 +201,7 @@ def test_a_claimed_report_is_not_taken_by_a_second_worker_until_the_claim_is_sta
 
 
 def test_the_sweep_requeues_pending_and_stale_work(gazetteer, in_process_worker, settings):
-    pending = pipeline.store_report("Clashes in Saraqib.").report
+    pending = pipeline.store_report("Clashes broke out in Saraqib.").report
     stale = pipeline.store_report("Airstrikes hit Idlib.").report
     old = timezone.now() - dt.timedelta(seconds=settings.INGEST_CLAIM_TIMEOUT + 5)
     Report.objects.filter(pk=stale.pk).update(state="processing", claimed_at=old)
@@ -215,7 +215,7 @@ def test_the_sweep_requeues_pending_and_stale_work(gazetteer, in_process_worker,
 
 
 def test_the_sweep_leaves_recently_queued_work_alone(gazetteer):
-    report = pipeline.store_report("Clashes in Saraqib.").report
+    report = pipeline.store_report("Clashes broke out in Saraqib.").report
     assert pipeline.sweep(min_age=60)["reports"] == 0  # received just now: its message is due
     Report.objects.filter(pk=report.pk).update(received_at=timezone.now() - dt.timedelta(minutes=5))
     Report.objects.filter(pk=report.pk).update(state="failed")
@@ -228,7 +228,7 @@ def test_stored_work_is_queued_only_once_the_transaction_commits(
     gazetteer, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        report = pipeline.store_report("Clashes in Saraqib.", queue=True).report
+        report = pipeline.store_report("Clashes broke out in Saraqib.", queue=True).report
     assert Report.objects.get(pk=report.pk).state == "pending"
     assert len(callbacks) == 1 and queued_messages() == []
     callbacks[0]()
@@ -243,7 +243,7 @@ def test_when_the_broker_is_down_the_work_stays_stored_and_the_sweep_says_so(
         port = s.getsockname()[1]
     use_broker(f"redis://127.0.0.1:{port}/0")
     with django_capture_on_commit_callbacks(execute=True):
-        report = pipeline.store_report("Clashes in Saraqib.", queue=True).report
+        report = pipeline.store_report("Clashes broke out in Saraqib.", queue=True).report
     assert Report.objects.get(pk=report.pk).state == "pending"
     assert "the sweep will re-queue it" in caplog.text
     result = pipeline.sweep(min_age=0)
@@ -385,7 +385,7 @@ def test_a_database_error_hands_the_report_back_for_a_retry_and_a_bug_marks_it_f
 
     from conflictmap.ingest import extract
 
-    report = pipeline.store_report("Clashes in Saraqib.").report
+    report = pipeline.store_report("Clashes broke out in Saraqib.").report
 
     def lost_connection(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
@@ -445,7 +445,7 @@ def test_a_worker_retries_a_task_that_meets_a_transport_error_and_it_then_succee
         return real(*args, **kwargs)
 
     monkeypatch.setattr(extract, "extract", flaky)
-    report = pipeline.store_report("Clashes in Saraqib yesterday.", queue=True).report
+    report = pipeline.store_report("Clashes broke out in Saraqib yesterday.", queue=True).report
     assert wait_for(lambda: Report.objects.get(pk=report.pk).state == "processed", 20)
     report.refresh_from_db()
     assert (report.attempts, report.error, len(calls)) == (2, "", 2)
@@ -467,7 +467,7 @@ def test_a_worker_gives_up_after_the_last_attempt_and_marks_the_item_failed_with
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(extract, "extract", lost_connection)
-    report = pipeline.store_report("Clashes in Saraqib yesterday.", queue=True).report
+    report = pipeline.store_report("Clashes broke out in Saraqib yesterday.", queue=True).report
     assert wait_for(lambda: Report.objects.get(pk=report.pk).state == "failed", 20)
     report.refresh_from_db()
     assert report.attempts == 3 and len(calls) == 3
@@ -485,7 +485,7 @@ def test_a_claim_whose_attempts_ran_out_marks_the_item_failed_saying_none_finish
 ):
     settings.INGEST_MAX_ATTEMPTS = 2
     run = pipeline.create_run("acled", sample("acled_sample.csv"), filename="a.csv")
-    report = pipeline.store_report("Clashes in Saraqib.").report
+    report = pipeline.store_report("Clashes broke out in Saraqib.").report
     long_ago = timezone.now() - dt.timedelta(hours=1)
     # Two workers took each and vanished (killed, or at the hard time limit) without a word.
     ImportRun.objects.filter(pk=run.pk).update(
@@ -507,7 +507,7 @@ def test_a_claim_whose_attempts_ran_out_marks_the_item_failed_saying_none_finish
 
 def test_the_sweep_marks_exhausted_work_failed_instead_of_queuing_it_again(gazetteer, settings):
     settings.INGEST_MAX_ATTEMPTS = 2
-    exhausted = pipeline.store_report("Clashes in Saraqib.").report
+    exhausted = pipeline.store_report("Clashes broke out in Saraqib.").report
     fresh = pipeline.store_report("Airstrikes hit Idlib.").report
     long_ago = timezone.now() - dt.timedelta(hours=1)
     Report.objects.filter(pk=exhausted.pk).update(

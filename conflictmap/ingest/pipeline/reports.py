@@ -97,9 +97,10 @@ def store_report(
     return StoreResult(report, True)
 
 
-def report_date(report: Report) -> dt.date:
-    when = report.published_at or report.received_at or timezone.now()
-    return when.date()
+def report_date(report: Report) -> dt.date | None:
+    """The report's own date (feed entry or --published), or None: extraction then reads a
+    dateline, else leaves relative dates unknown. Never the day it was received."""
+    return report.published_at.date() if report.published_at else None
 
 
 def process_report(pk: int) -> bool:
@@ -144,21 +145,26 @@ def _process_claimed_report(pk: int, token: dt.datetime) -> bool:
                 Candidate(
                     report_id=pk,
                     sentence_index=c.sentence_index,
+                    part=c.part,
                     sentence=c.sentence,
                     places=c.places,
                     actors=c.actors,
                     spans=c.spans,
                     geom=Point(c.lon, c.lat, srid=4326) if c.lon is not None else None,
                     place_id=c.place_id,
+                    location_precision=c.location_precision,
+                    suggested_place=c.suggested_place[:200],
                     date=c.date,
+                    date_source=c.date_source,
                     event_type=c.event_type,
                     sub_event_type=c.sub_event_type,
                     fatalities=c.fatalities,
+                    fatalities_qualifier=c.fatalities_qualifier,
                     confidence=c.confidence,
                 )
                 for c in found
             ],
-            ignore_conflicts=True,  # a candidate already reviewed for that sentence stays
+            ignore_conflicts=True,  # a candidate already reviewed for that sentence part stays
         )
         Report.objects.filter(pk=pk).update(
             state=Report.State.PROCESSED, processed_at=timezone.now(), error=""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from conflictmap.events.models import Event, EventActor, Source
+from conflictmap.events.models import Event, EventActor, LocationPrecision, Source
 from conflictmap.territory.models import Confidence, Faction, Status
 
 from ..models import Candidate, Report
@@ -93,6 +93,7 @@ def accept_candidate(candidate: Candidate, user=None) -> Event:
             geom=c.geom,
             place=c.place,
             location_name=(c.place.name if c.place_id else "")[:200],
+            location_precision=c.location_precision or LocationPrecision.EXACT,
             fatalities=c.fatalities,
             confidence=Confidence.CLAIMED,
             status=Status.DRAFT,
@@ -101,8 +102,13 @@ def accept_candidate(candidate: Candidate, user=None) -> Event:
         roles = [EventActor.Role.ACTOR1, EventActor.Role.ACTOR2]
         slugs = [a.get("slug") for a in c.actors]
         factions = {f.slug: f for f in Faction.objects.filter(slug__in=slugs)}
+        given = {a.get("slug"): a.get("role") for a in c.actors if a.get("role")}
         for i, slug in enumerate(s for s in slugs if s in factions):
-            role = roles[i] if i < 2 else EventActor.Role.ASSOC2
+            # Extraction names each actor's ACLED role (a protest has no actor1); older
+            # candidates without roles take actor1, actor2, then associates in order.
+            role = given.get(slug) or (roles[i] if i < 2 else EventActor.Role.ASSOC2)
+            if role not in EventActor.Role.values:
+                role = EventActor.Role.ASSOC2
             EventActor.objects.get_or_create(event=event, faction=factions[slug], role=role)
         event.sources.add(_report_source(c.report, c.sentence))
         _mark_reviewed(c, Candidate.State.ACCEPTED, user, event=event)

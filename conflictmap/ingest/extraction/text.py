@@ -1,0 +1,170 @@
+"""Text stage of extraction: folding (case, diacritics, Arabic letter forms) with offsets back to
+the original, transliteration variants of names, and sentences."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import unicodedata
+
+# --- folding -------------------------------------------------------------------------------------
+
+APOSTROPHES = "'’‘`´ʿʾʻʼ"
+DASHES = "-‐‑‒–—_"
+ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+
+
+def _fold_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for cp in itertools.chain(range(0xC0, 0x250), range(0x1E00, 0x1F00)):
+        ch = chr(cp)
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        base = base.lower()
+        if len(base) == 1 and base != ch:
+            table[cp] = base
+    table.update({ord("ı"): "i", ord("ø"): "o", ord("đ"): "d", ord("ł"): "l"})
+    for ch in APOSTROPHES:
+        table[ord(ch)] = "'"
+    for ch in DASHES:
+        table[ord(ch)] = " "
+    # Arabic: hamza forms of alef, alef maqsura, ta marbuta; one character each, so offsets hold.
+    for ch in "أإآٱ":
+        table[ord(ch)] = "ا"
+    table[ord("ى")] = "ي"
+    table[ord("ة")] = "ه"
+    table[ord("ؤ")] = "و"
+    table[ord("ئ")] = "ي"
+    return table
+
+
+FOLD = _fold_table()
+
+
+APOS = re.compile("[" + APOSTROPHES + r"](?!s\b)", re.I)
+
+
+def fold(text: str) -> tuple[str, list[int] | None]:
+    """Lower-case, strip diacritics, unify dashes and Arabic letter forms, drop apostrophes
+    inside words (Rif'at = Rifat; a possessive 's stays a boundary).
+
+    Returns the folded text and, when its length differs from the input's, a list mapping each
+    folded position to the original one (None means positions are the same).
+    """
+    lowered = text.lower()
+    drops = {m.start() for m in APOS.finditer(text)}
+    if len(lowered) == len(text) and not ARABIC_MARKS.search(text):
+        folded = lowered.translate(FOLD)
+        if not drops:
+            return folded, None
+        index: list[int] = []
+        prev = 0
+        for d in sorted(drops):
+            index.extend(range(prev, d))
+            prev = d + 1
+        index.extend(range(prev, len(text) + 1))
+        return APOS.sub("", folded), index
+    out: list[str] = []
+    index = []
+    for i, ch in enumerate(text):
+        if i in drops or ARABIC_MARKS.match(ch) or unicodedata.combining(ch):
+            continue
+        for c in ch.lower().translate(FOLD):
+            out.append(c)
+            index.append(i)
+    index.append(len(text))
+    return "".join(out), index
+
+
+def fold_name(name: str) -> str:
+    return " ".join(fold(name)[0].split())
+
+
+# --- transliteration variants --------------------------------------------------------------------
+
+TELL = ("tal", "tall", "tell", "tel")
+ARTICLES = {"al", "el", "as", "ash", "ad", "ar", "az", "at", "an", "ath", "adh"}
+STOPWORDS = {
+    "the", "and", "near", "said", "area", "camp", "city", "town", "base", "line", "time", "that",
+    "this", "there", "then", "than", "were", "here", "have", "made", "mine", "north",
+    "south", "east", "west", "army", "team", "name", "same", "came", "late", "date", "bad",
+}  # fmt: skip
+MAX_VARIANTS = 400
+# Faction short names that are everyday words in reports ("the south", "the government").
+COMMON_WORDS = {
+    "south", "north", "east", "west", "government", "coalition", "unidentified", "civilians",
+    "army", "forces", "opposition", "rebels", "militia", "police",
+}  # fmt: skip
+
+
+def _word_variants(word: str) -> list[str]:
+    """Spellings of one word, the likeliest first."""
+    out = dict.fromkeys([word])
+    for w in list(out):
+        out.setdefault(re.sub(r"([aeiou])\1", r"\1", w))  # Rifaat / Rifat
+        out.setdefault(re.sub(r"([b-df-hj-np-tv-z])\1", r"\1", w))  # Maarrat / Maarat
+        out.setdefault(w.replace("ou", "u"))
+        if len(w) > 4 and w.endswith("ah"):
+            out.setdefault(w[:-1])  # Raqqah / Raqqa
+    if len(word) >= 4 and word.isascii():
+        for w in list(out):
+            positions = [i for i, c in enumerate(w) if c in "aei" and i > 0][:4]
+            for combo in itertools.product("aei", repeat=len(positions)):
+                chars = list(w)
+                for pos, vowel in zip(positions, combo, strict=True):
+                    chars[pos] = vowel
+                out.setdefault("".join(chars))
+        # Long vowels written double or single: Rif'at / Rifaat, Refaat / Refat.
+        for w in list(out):
+            for i, c in enumerate(w):
+                if c == "a" and i > 0 and w[i - 1] != "a" and w[i + 1 : i + 2] != "a":
+                    out.setdefault(w[: i + 1] + "a" + w[i + 1 :])
+    return list(out)
+
+
+def name_variants(name: str) -> list[str]:
+    """Spellings of one name: folded, Tal/Tell/Tall, al-/el- (or none), apostrophes, a/e/i
+    vowels, long vowels and doubled consonants; at most MAX_VARIANTS, the likeliest kept."""
+    folded = fold_name(name)
+    if len(folded) < 3:
+        return [folded] if folded else []
+    words = folded.split()
+    options: list[list[str]] = []
+    for i, word in enumerate(words):
+        if i == 0 and word in TELL and len(words) > 1:
+            options.append(list(TELL))
+        elif word in ARTICLES and i < len(words) - 1:
+            choices = list(dict.fromkeys([word, "al", "el"]))
+            if i == 0 and len(words) == 2 and len(words[1]) >= 5:
+                choices.append("")  # "Al Qamishli" is often just "Qamishli"
+            options.append(choices)
+        else:
+            options.append(_word_variants(word))
+    while math.prod(len(o) for o in options) > MAX_VARIANTS:
+        longest = max(options, key=len)
+        longest.pop()
+    variants = [folded]
+    for combo in itertools.product(*options):
+        v = " ".join(w for w in combo if w)
+        if v not in STOPWORDS and len(v) >= 3:
+            variants.append(v)
+    return list(dict.fromkeys(variants))
+
+
+# --- sentences -----------------------------------------------------------------------------------
+
+# A sentence ends at . ! ? or the Arabic question mark before a capital, a digit or Arabic script,
+# and at every line break (headlines and paragraphs).
+SENTENCE_END = re.compile(r"(?<=[.!?؟])[\"”’)]*\s+(?=[\"“(]?[A-Z0-9\u0600-\u06ff])|\n+")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the sentences of text."""
+    spans, start = [], 0
+    for m in SENTENCE_END.finditer(text):
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans

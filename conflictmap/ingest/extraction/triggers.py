@@ -1,0 +1,366 @@
+"""Triggers and classification stage: the words that report an event happening (a verb in the past,
+"captured", "struck", "قصفت"), whether the clause around them tells it as an event at all
+(modal, future, negated, denied, habitual, relative or conditional wording does not), and the
+ACLED event type and sub-type they stand for.
+
+English triggers are found with spaCy's rule-based Matcher on lemmas (a blank pipeline, lemmas
+from spacy-lookups-data); Arabic ones with patterns over the folded sentence, since Arabic verbs
+carry their prefixes and suffixes on the word.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from . import nlp
+
+BATTLES, EXPLOSIONS, VAC = "Battles", "Explosions/Remote violence", "Violence against civilians"
+PROTESTS, STRATEGIC = "Protests", "Strategic developments"
+OVERTAKE = "Non-state actor overtakes territory"
+REGAIN = "Government regains territory"
+TRANSFER = "Non-violent transfer of territory"
+CLASH, AIR, SHELLING = "Armed clash", "Air/drone strike", "Shelling/artillery/missile attack"
+IED, SUICIDE, CHEMICAL = "Remote explosive/landmine/IED", "Suicide bomb", "Chemical weapon"
+
+TYPE_OF = {
+    OVERTAKE: BATTLES, REGAIN: BATTLES, TRANSFER: STRATEGIC, CLASH: BATTLES,
+    AIR: EXPLOSIONS, SHELLING: EXPLOSIONS, IED: EXPLOSIONS, SUICIDE: EXPLOSIONS,
+    CHEMICAL: EXPLOSIONS, "Disrupted weapons use": STRATEGIC, "Peaceful protest": PROTESTS,
+    "Excessive force against protesters": PROTESTS, "Attack": VAC,
+    "Abduction/forced disappearance": VAC, "Looting/property destruction": STRATEGIC,
+    "Agreement": STRATEGIC, "Arrests": STRATEGIC,
+}  # fmt: skip
+
+# Verb classes: what a trigger verb says happened; the clause's weapon words refine some.
+CAPTURE, FIGHT, STRIKE, KILL, EXPLODE, SHELL = (
+    "capture",
+    "fight",
+    "strike",
+    "kill",
+    "explode",
+    "shell",
+)
+PROTEST, REPRESS, ABDUCT, LOOT, AGREE, SHOOTDOWN, ARREST, LIGHT = (
+    "protest",
+    "repress",
+    "abduct",
+    "loot",
+    "agree",
+    "shootdown",
+    "arrest",
+    "light",
+)
+
+PLACE_NOUNS = (
+    "control", "over", "town", "city", "village", "villages", "district", "districts", "base",
+    "area", "neighbourhood", "neighbourhoods", "neighborhood", "crossing", "airport", "hill",
+    "junction", "centre", "center", "enclave", "positions", "checkpoints", "most", "parts",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Trigger:
+    verb_class: str
+    start: int  # offsets in the sentence
+    end: int
+    text: str
+    passive: bool = False
+    nominal: bool = False  # a noun ("اشتباكات"): an event only in a sentence that gives its day
+
+
+# --- English -------------------------------------------------------------------------------------
+
+# label: token patterns. Lemmas come from the lookup table, so "took", "taken", "takes" are "take".
+PATTERNS: dict[str, list[list[dict]]] = {
+    CAPTURE: [
+        [{"LEMMA": {"IN": ["capture", "seize", "overrun", "recapture", "retake", "regain",
+                           "liberate", "storm"]}}],
+        [{"LEMMA": "take"}, {"OP": "?", "LOWER": {"IN": ["full", "back"]}},
+         {"LOWER": {"IN": ["control", "over"]}}],
+        [{"LEMMA": "take"}],  # "took the town of Saraqib": checked for a place after it
+        [{"LEMMA": "enter"}],
+        [{"LEMMA": "restore"}, {"OP": "?", "LOWER": "full"}, {"LOWER": "control"}],
+        [{"LEMMA": "raise"}, {"OP": "*", "IS_ALPHA": True, "LOWER": {"NOT_IN": ["over"]}},
+         {"LOWER": "flag"}],
+        [{"LOWER": "flag"}, {"OP": "*", "IS_ALPHA": True, "LOWER": {"IN": ["had", "has", "was",
+                                                                          "been", "also"]}},
+         {"LEMMA": "raise"}],
+        [{"LEMMA": "sweep"}, {"LOWER": {"IN": ["through", "into"]}}],
+        [{"LEMMA": "move"}, {"LOWER": {"IN": ["into", "in"]}}],
+        [{"LEMMA": "fall"}, {"LOWER": "to"}],
+    ],
+    FIGHT: [
+        [{"LEMMA": {"IN": ["fight", "clash", "attack", "ambush"]}}],
+        [{"LOWER": {"IN": ["clashes", "fighting", "battles"]}},
+         {"OP": "*", "LOWER": {"NOT_IN": [",", ";", ":", "."]}},
+         {"LEMMA": {"IN": ["break", "flare", "erupt", "rage", "continue", "report"]}}],
+    ],
+    STRIKE: [
+        [{"LEMMA": {"IN": ["strike", "hit", "pound", "bomb", "bombard", "target", "destroy",
+                           "raid"]}}],
+    ],
+    # Light verbs: what they carried out says what happened ("carried out a wave of strikes").
+    LIGHT: [
+        [{"LEMMA": "carry"}, {"LOWER": "out"}],
+        [{"LEMMA": {"IN": ["conduct", "launch", "stage"]}}],
+    ],
+    SHELL: [[{"LEMMA": "shell"}], [{"LEMMA": "fire"}]],
+    KILL: [[{"LEMMA": {"IN": ["kill", "execute", "massacre"]}}]],
+    EXPLODE: [
+        [{"LEMMA": {"IN": ["explode", "detonate"]}}],
+        [{"LEMMA": "blow"}, {"LOWER": "up"}],
+        [{"LEMMA": "set"}, {"LOWER": "off"}],
+    ],
+    PROTEST: [
+        [{"LEMMA": {"IN": ["protest", "rally", "demonstrate", "march"]}}],
+        [{"LOWER": {"IN": ["protesters", "demonstrators"]}},
+         {"OP": "*", "LOWER": {"NOT_IN": [",", ";", ":", "."]}}, {"LEMMA": "gather"}],
+    ],
+    REPRESS: [[{"LEMMA": "open"}, {"LOWER": "fire"}]],
+    ABDUCT: [[{"LEMMA": {"IN": ["abduct", "kidnap"]}}]],
+    LOOT: [[{"LOWER": {"IN": ["looted", "looting", "plundered", "ransacked"]}}]],
+    AGREE: [[{"LEMMA": {"IN": ["agree", "sign", "reach", "conclude"]}}]],
+    SHOOTDOWN: [[{"LEMMA": "shoot"}, {"LOWER": "down"}], [{"LOWER": "downed"}],
+                [{"LEMMA": "intercept"}]],
+    ARREST: [[{"LEMMA": {"IN": ["arrest", "detain"]}}]],
+}  # fmt: skip
+
+# Forms that are not a past event: base and present forms ("strike", "strikes", "clash"), and the
+# nouns that share a lemma ("air strikes", "the attack").
+IRREGULAR_PAST = {"hit", "set", "shot", "put", "cut", "fought", "took", "taken", "struck", "blew",
+                  "overran", "swept", "fell", "seized", "shelled"}  # fmt: skip
+LOOTING_SEEN = {",", "seen", "filmed", "began", "started", "went", "caught"}
+PARTICIPLES_AS_EVENTS = {"killing", "looting", "capturing", "setting", "fighting"}
+
+
+@functools.cache
+def matcher():
+    from spacy.matcher import Matcher
+
+    m = Matcher(nlp.english().vocab)
+    for label, patterns in PATTERNS.items():
+        m.add(label, patterns)
+    return m
+
+
+def _past(token) -> bool:
+    """A past form or participle: inflected, but neither the -s of a present or a plural noun
+    ("strikes", "attacks") nor an -ing form (those allowed are checked where they are used)."""
+    low = token.lower_
+    if low in IRREGULAR_PAST or low in PARTICIPLES_AS_EVENTS:
+        return True
+    return low != token.lemma_.lower() and not low.endswith(("s", "ing"))
+
+
+def english_triggers(sentence: str) -> list[Trigger]:
+    """Past-tense event verbs of an English sentence, longest pattern first at each token."""
+    doc = nlp.english()(sentence)
+    found: dict[int, Trigger] = {}
+    for match_id, start, end in sorted(matcher()(doc), key=lambda m: (m[1], -(m[2] - m[1]))):
+        label = doc.vocab.strings[match_id]
+        head = doc[start]
+        if head.lower_ in ("clashes", "fighting", "battles", "flag", "protesters", "demonstrators"):
+            head = doc[end - 1]  # "Clashes broke out", "the flag was raised": the verb tells it
+        if start in found or not _past(head):
+            continue
+        if head.lower_ in ("killing", "setting") and start > 0 and doc[start - 1].lower_ != ",":
+            continue  # "killing" is a trigger as the consequence clause (", killing at least five")
+        if head.lower_ == "fighting" and start > 0 and doc[start - 1].lower_ not in (",", "and"):
+            continue
+        if head.lower_ == "looting" and (start == 0 or doc[start - 1].lower_ not in LOOTING_SEEN):
+            continue  # "accused of looting" is not "were seen looting"
+        if head.lower_ == "capturing" and (start == 0 or doc[start - 1].lower_ != "after"):
+            continue
+        h = head.i
+        prev = doc[h - 1].lower_ if h else ""
+        prev2 = doc[h - 2].lower_ if h > 1 else ""
+        passive = prev in ("was", "were", "been", "be") or (
+            prev in ("reportedly", "also", "later") and prev2 in ("was", "were", "been")
+        )
+        span = doc[start:end]
+        found[start] = Trigger(label, span.start_char, span.end_char, span.text, passive)
+    return [found[k] for k in sorted(found)]
+
+
+# --- Arabic --------------------------------------------------------------------------------------
+
+# Over the folded sentence (أ إ آ -> ا, ة -> ه, ى -> ي, no diacritics). A word may carry و ف ب ل
+# before it. Past verbs only: the present ("تسيطر", "يقصف") tells what usually happens.
+_P = r"(?<![\w])(?:و|ف)?"
+AR_PATTERNS: list[tuple[str, re.Pattern]] = [
+    (CAPTURE, re.compile(_P + r"(?:سيطر(?:ت|وا)?(?![\w])|(?:اعلن\w*|تعلن) [^.،]{0,60}?سيطرت\w*|"
+                         r"سيطرت(?:ه|ها|هم) (?:الكامله )?علي|بعد سيطرت\w* علي)")),
+    (CAPTURE, re.compile(_P + r"(?:دخل(?:ت|وا)?|استعاد(?:ت|وا)?|انتزع(?:ت|وا)?)(?![\w])")),
+    (CAPTURE, re.compile(_P + r"اعاده (?:الامن|السيطره)")),
+    (SHELL, re.compile(_P + r"قصف(?:ت|وا)?(?![\w])")),
+    (STRIKE, re.compile(_P + r"(?:شن(?:ت|وا)?|دمر(?:ت)?|استهدف(?:ت|وا)?)(?![\w])")),
+    (KILL, re.compile(_P + r"(?:قتل|اودي|لقي)(?![\w])")),
+    (FIGHT, re.compile(_P + r"(?:هاجم(?:ت|وا)?|اشتبك(?:ت|وا)?)(?![\w])")),
+    (EXPLODE, re.compile(_P + r"(?:انفجر(?:ت)?|فجر(?:ت|وا)?)(?![\w])")),
+    (PROTEST, re.compile(_P + r"(?:تظاهر(?:ت|وا)?|احتج(?:ت|وا)?)(?![\w])")),
+    (ABDUCT, re.compile(_P + r"(?:اختطف(?:ت|وا)?|خطف(?:ت|وا)?)(?![\w])")),
+    (AGREE, re.compile(_P + r"(?:وقع(?:ت|ا)?|توصل(?:ت|وا)?|اتفق(?:ت|وا)?)(?![\w])")),
+]  # fmt: skip
+# Arabic news often tells an event in a sentence without a verb: "غارات روسية على إدلب في 28
+# نوفمبر", "اشتباكات بين قسد والجيش الوطني في منبج يوم 3 كانون الأول".
+AR_NOMINAL: list[tuple[str, re.Pattern]] = [
+    (FIGHT, re.compile(r"^\s*(?:و)?(?:اشتباكات|معارك)(?![\w])")),
+    (STRIKE, re.compile(r"^\s*(?:و)?(?:غارات|غاره)(?![\w])")),
+]
+AR_PASSIVE_KILL = re.compile(r"^\s*(?:و)?(?:قتل|اصيب)")
+
+
+def arabic_triggers(folded: str) -> list[Trigger]:
+    out: dict[int, Trigger] = {}
+    for label, pattern in AR_PATTERNS:
+        for m in pattern.finditer(folded):
+            if any(t.start <= m.start() < t.end for t in out.values()):
+                continue
+            passive = label == KILL and AR_PASSIVE_KILL.match(folded[: m.end()]) is not None
+            out[m.start()] = Trigger(label, m.start(), m.end(), m.group(0), passive)
+    for label, pattern in AR_NOMINAL:
+        m = pattern.search(folded)
+        if m and not out:
+            out[m.start()] = Trigger(label, m.start(), m.end(), m.group(0), nominal=True)
+    return [out[k] for k in sorted(out)]
+
+
+# --- whether a clause tells an event -------------------------------------------------------------
+
+# Words right before the trigger (up to a few) that make it something other than an event.
+EN_BLOCK_BEFORE = re.compile(
+    r"\b(?:would|could|might|may|will|shall|can|cannot|can't|should|must|won't|wouldn't|"
+    r"not|never|no|to|if|unless|whether|vowed|threatened|ready|plans?|planned|aims?|"
+    r"expected|likely|able|wants?|wanted|continue|continues)\b[^,;:.]{0,25}$"
+    r"|\b(?:which|that|who)\s+(?:(?:had|has|have)\s+)?(?:\w+ly\s+)?$"
+    r"|\b(?:has|have)\s+(?:\w+ly\s+)?(?:been\s+)?$",
+    re.I,
+)
+EN_PERFECT = re.compile(r"\b(?:has|have)\s+(?:\w+ly\s+)?(?:been\s+)?$", re.I)
+EN_BLOCK_MODAL = re.compile(
+    r"\b(?:would|could|might|may|will|shall|can|cannot|should|must|not|never|which|that|who)\b",
+    re.I,
+)
+# Anywhere in the sentence before the trigger: denial, hearsay, conditionals ("Had Russia kept").
+EN_BLOCK_SENTENCE = re.compile(
+    r"\b(?:denied|denies|deny|dismissed|rejected|could not be confirmed|unconfirmed|rumou?rs?|"
+    r"reports? (?:of|that)|claims? (?:of|that)|the first time|accused of|accusations? of)\b|"
+    r"^\s*had \w+",
+    re.I,
+)
+# Habitual and generic wording anywhere in the clause.
+EN_HABITUAL = re.compile(
+    r"\b(?:regularly|often|frequently|sometimes|usually|repeatedly|routinely|every (?:day|week|"
+    r"friday|night|month)|from time to time|almost (?:daily|weekly)|most days|each (?:day|week)|"
+    r"for years|has long|have long|over the years|in turn|had once|once staged)\b",
+    re.I,
+)
+# A total over many days ("since Sunday", "more than 350 strikes") is not one event.
+EN_TOTAL = re.compile(
+    r"\bsince (?:the |last |early |late )?(?:monday|tuesday|wednesday|thursday|friday|saturday|"
+    r"sunday|the (?:start|beginning|fall))|\b(?:hundreds|dozens|scores|more than \d+) "
+    r"(?:of )?(?:air ?)?strikes\b|\bstrikes across\b",
+    re.I,
+)
+AR_BLOCK_BEFORE = re.compile(
+    r"(?<![\w])(?:لم|لن|لا|قد|سوف|ربما|يمكن|اذا|لو|كي|لكي)\s+(?:\S+\s+){0,1}$"
+)
+AR_BLOCK_SENTENCE = re.compile(r"(?<![\w])(?:و)?(?:نفي|نفت|نفوا|تنفي|ينفي|شائعات|انباء عن)")
+AR_HABITUAL = re.compile(r"(?<![\w])(?:عاده|غالبا|احيانا|كل (?:يوم|اسبوع|جمعه)|باستمرار)")
+
+
+def blocked(
+    sentence: str, trigger: Trigger, arabic: bool, clause_start: int, dated: bool = False
+) -> bool:
+    """Whether the trigger is not told as a happened event: modal, future, negated, denied,
+    habitual, a relative clause about something else, a conditional or a total."""
+    before = sentence[clause_start : trigger.start]
+    clause_text = sentence[clause_start:]
+    if arabic:
+        return bool(
+            AR_BLOCK_BEFORE.search(before)
+            or AR_BLOCK_SENTENCE.search(sentence[: trigger.start])
+            or AR_HABITUAL.search(clause_text)
+        )
+    tail = before[-40:]
+    if EN_BLOCK_BEFORE.search(tail):
+        # A perfect ("have taken control of Manbij, the ministry said on Tuesday") is an event when
+        # the sentence gives its day; without one it is a state of things ("has sought").
+        perfect = EN_PERFECT.search(tail)
+        if not (perfect and dated and not EN_BLOCK_MODAL.search(tail)):
+            return True
+    if re.search(r"\b(?:which|who)\s+(?:\w+\s+)?(?:had|has|have)?\s*$", before, re.I):
+        return True
+    if EN_BLOCK_SENTENCE.search(sentence[: trigger.start]):
+        return True
+    return bool(EN_HABITUAL.search(clause_text) or EN_TOTAL.search(clause_text))
+
+
+# --- sub-types from the clause's words -----------------------------------------------------------
+
+CUES: list[tuple[str, re.Pattern]] = [
+    (CHEMICAL, re.compile(r"\bchemical\b|\bsarin\b|\bchlorine\b|\bnerve agent|\bgas attack|كيميا|السارين")),
+    (SUICIDE, re.compile(r"\bsuicide\b|انتحاري")),
+    (AIR, re.compile(r"\bair ?strikes?\b|\bair ?raids?\b|\bwarplanes?\b|\bjets?\b|\baircraft\b|"
+                     r"\bdrones?\b|\bhelicopters?\b|\bbarrel bombs?\b|\bair power\b|\bstrikes\b|"
+                     r"غار(?:ه|ات)|طائر|طيران|مسير")),
+    (SHELLING, re.compile(r"\bartillery\b|\bshell(?:s|ing|ed)\b|\bmissiles?\b|\brockets?\b|"
+                          r"\bmortars?\b|\bnavy\b|\bnaval\b|\btomahawks?\b|\bwarships?\b|"
+                          r"قذائف|صواريخ|مدفعي|قصف")),
+    (IED, re.compile(r"\bcar bombs?\b|\bbombs?\b|\bbombings?\b|\bexplosives?\b|\bied\b|\bimprovised\b|"
+                     r"\blandmines?\b|\bmines?\b|مفخخ|عبوه|ناسف|تفجير|انفجار")),
+]  # fmt: skip
+CIVILIAN_VICTIMS = re.compile(
+    r"\b(?:civilians?|families|villagers|farmers)\b|\bgunmen\b|مدني|اهالي|عائل"
+)
+PROTESTERS = re.compile(r"\bprotesters?\b|\bdemonstrators?\b|\bprotests?\b|\bcrowds?\b|متظاهر|محتج")
+AGREEMENT_WORDS = re.compile(
+    r"\b(?:deal|agreement|ceasefire|truce|accord|memorandum)\b|اتفاق|هدنه|وقف اطلاق النار"
+)
+DRONE_OR_MISSILE = re.compile(r"\bdrones?\b|\bmissiles?\b|\baircraft\b|\brockets?\b|مسير|صاروخ")
+
+
+def sub_type(verb_class: str, clause_lower: str, passive: bool = False) -> str | None:
+    """The ACLED sub-type a trigger stands for in its clause, or None when it does not make one
+    ("killed" with no weapon or victims named, "agreed" to something other than a deal)."""
+    cue = next((sub for sub, p in CUES if p.search(clause_lower)), None)
+    if verb_class == CAPTURE:
+        return OVERTAKE  # refined by who takes it and how (assembly)
+    if verb_class == FIGHT:
+        return CLASH
+    if verb_class == SHELL:
+        if PROTESTERS.search(clause_lower):
+            return "Excessive force against protesters"  # "fired to disperse protesters"
+        if not re.search(r"shell|قصف|missile|rocket|صاروخ|قذائف|mortar", clause_lower):
+            return None  # "fired" at something else: shots in the air, tear gas
+        return CHEMICAL if cue == CHEMICAL else SHELLING
+    if verb_class in (STRIKE, LIGHT):
+        # "struck" or "carried out" what? Only a weapon makes it an attack from afar.
+        if cue == IED:
+            return AIR if DRONE_OR_MISSILE.search(clause_lower) else IED
+        return cue
+    if verb_class == KILL:
+        if cue:
+            return cue
+        # "Gunmen killed three civilians" is an attack on civilians; "were killed" with no
+        # weapon or perpetrator is a casualty count, not an event of its own.
+        return None if passive else ("Attack" if CIVILIAN_VICTIMS.search(clause_lower) else None)
+    if verb_class == EXPLODE:
+        return SUICIDE if cue == SUICIDE else IED
+    if verb_class == PROTEST:
+        return "Peaceful protest"
+    if verb_class == REPRESS:
+        return "Excessive force against protesters" if PROTESTERS.search(clause_lower) else None
+    if verb_class == ABDUCT:
+        return "Abduction/forced disappearance"
+    if verb_class == LOOT:
+        return "Looting/property destruction"
+    if verb_class == AGREE:
+        return "Agreement" if AGREEMENT_WORDS.search(clause_lower) else None
+    if verb_class == SHOOTDOWN:
+        return "Disrupted weapons use" if DRONE_OR_MISSILE.search(clause_lower) else None
+    if verb_class == ARREST:
+        return "Arrests"
+    return None
