@@ -9,6 +9,7 @@ told twice in a report (a headline, then its lead) is kept once.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import re
@@ -57,6 +58,19 @@ DATE_HINT = re.compile(
     re.I,
 )
 
+# Stems of every trigger (triggers.PATTERNS, AR_PATTERNS): a sentence without one is not read.
+EN_STEMS = re.compile(
+    r"captur|seiz|overr|retook|retak|regain|liberat|storm|took|taken|enter|restor|rais|flag|swept|"
+    r"moved|fell|fought|fight|clash|attack|ambush|struck|hit|pound|bomb|target|destroy|raid|"
+    r"carried|conduct|launch|stag|shell|fire|kill|execut|massacr|explod|detonat|blew|set off|"
+    r"protest|rall|demonstrat|march|open|abduct|kidnap|loot|plunder|ransack|agree|sign|reach|"
+    r"conclud|shot|down|intercept|arrest|detain|gather|report|broke|flare|erupt|rage|continu",
+    re.I,
+)
+AR_STEMS = re.compile(  # over folded text
+    r"سيطر|دخل|استعاد|انتزع|اعاده|قصف|شن|دمر|استهدف|قتل|اودي|لقي|هاجم|اشتبك|انفجر|فجر|تظاهر|"
+    r"احتج|اختطف|خطف|وقع|توصل|اتفق|اشتباكات|معارك|غار"
+)
 STAGES = ("gazetteer", "sentences", "dates", "triggers", "actors", "places", "numbers")
 
 
@@ -112,7 +126,19 @@ class Sentence:
     arabic: bool
     places: list[places_stage.PlaceMention]
     named: list[actors_stage.Mention]
-    dates: list[dates_stage.DateMention] = field(default_factory=list)
+    base: dt.date | None = None
+    timer: Timer | None = None
+    _dates: list[dates_stage.DateMention] | None = None
+    _lower: str | None = None
+
+    @property
+    def dates(self) -> list[dates_stage.DateMention]:
+        """Day-level dates of the sentence, read when first needed (most sentences never are)."""
+        if self._dates is None:
+            with self.timer.stage("dates"):
+                hint = DATE_HINT.search(self.text)
+                self._dates = dates_stage.find_dates(self.text, self.base) if hint else []
+        return self._dates
 
 
 def _mentions(text: str, s: int, e: int, matches: list[tuple[int, int, Entry]]):
@@ -158,7 +184,21 @@ def _triggers(sent: Sentence) -> list[tr.Trigger]:
 
 
 def _lowered(sent: Sentence) -> str:
-    """Lower-cased text for the English rules, folded for the Arabic ones, same offsets."""
+    """Lower-cased text for the English rules, folded for the Arabic ones, same offsets
+    (computed once per sentence)."""
+    if sent._lower is None:
+        sent._lower = _lower_text(sent)
+    return sent._lower
+
+
+def _plain(sent: Sentence, a: int = 0, b: int | None = None) -> str:
+    """sent.text[a:b] lower-cased, or folded for Arabic with its marks dropped ("قُتل" is
+    "قتل"): for the rules that need no offsets."""
+    part = sent.text[a:b]
+    return fold(part)[0] if sent.arabic else part.lower()
+
+
+def _lower_text(sent: Sentence) -> str:
     if not sent.arabic:
         return sent.text.lower()
     folded, index = fold(sent.text)
@@ -180,7 +220,7 @@ def _event_trigger(sent: Sentence, lower: str) -> tuple[tr.Trigger, str, int, in
         if tr.blocked(lower if sent.arabic else sent.text, trig, sent.arabic, lo, dated):
             continue
         clo, chi = _bounds(CUE_LIMIT, sent.text, trig.start)
-        sub = tr.sub_type(trig.verb_class, lower[max(lo, clo) : min(hi, chi)], trig.passive)
+        sub = tr.sub_type(trig.verb_class, _plain(sent, max(lo, clo), min(hi, chi)), trig.passive)
         if sub is None:
             continue
         if trig.verb_class == tr.CAPTURE and not sent.arabic:
@@ -201,12 +241,12 @@ def _pick_date(sent: Sentence, trig: tr.Trigger, segment_lo: int) -> dates_stage
     return min(pool, key=lambda d: abs(d.start - trig.start))
 
 
-def _fatal(sent: Sentence, lower: str, lo: int, hi: int, following: list[Sentence]):
-    found = numbers_stage.fatalities(lower[lo:hi]) or numbers_stage.fatalities(lower)
+def _fatal(sent: Sentence, lo: int, hi: int, following: list[Sentence]):
+    found = numbers_stage.fatalities(_plain(sent, lo, hi)) or numbers_stage.fatalities(_plain(sent))
     if found:
         return found
     for nxt in following:
-        low = _lowered(nxt)
+        low = _plain(nxt)
         f = numbers_stage.fatalities(low)
         if f and (f.value == 0 or not numbers_stage.TOTAL.search(low)):
             return f
@@ -231,14 +271,13 @@ def extract(
         base = dates_stage.report_day(text, published)
     with timer.stage("sentences"):
         sents: list[Sentence] = []
+        starts = [m[0] for m in matches]
         for i, (s, e) in enumerate(sentences(text)):
             body = text[s:e]
-            places, named = _mentions(text, s, e, matches)
-            sents.append(Sentence(i, s, e, body, bool(ARABIC.search(body)), places, named))
-    with timer.stage("dates"):
-        for sent in sents:
-            if DATE_HINT.search(sent.text):
-                sent.dates = dates_stage.find_dates(sent.text, base)
+            here = matches[bisect.bisect_left(starts, s) : bisect.bisect_left(starts, e)]
+            places, named = _mentions(text, s, e, here)
+            arabic = bool(ARABIC.search(body))
+            sents.append(Sentence(i, s, e, body, arabic, places, named, base, timer))
     forward = [
         actors_stage.Mention(m.slug, m.start + s.start, m.end + s.start, m.text)
         for s in sents
@@ -248,8 +287,16 @@ def extract(
     dateline = dates_stage.DATELINE.match(text)
     out: list[CandidateData] = []
     for i, sent in enumerate(sents):
-        lower = _lowered(sent)
         with timer.stage("triggers"):
+            # Cheap first: an event word, and a place here or an event just before ("the town").
+            near_event = bool(out) and out[-1].sentence_index >= i - 2
+            if not (sent.places or near_event):
+                coref.note(sent.named)
+                continue
+            if not (AR_STEMS if sent.arabic else EN_STEMS).search(_plain(sent)):
+                coref.note(sent.named)
+                continue
+            lower = _lowered(sent)
             found = _event_trigger(sent, lower)
         if found is None:
             log.debug("sentence %s: no event trigger", i)
@@ -306,7 +353,7 @@ def extract(
                 sub = _territory_sub_type(sent, sents, i, actor1, actor1_kind)
             roles = _roles(sent, mentions, actor1, trig, coref, date)
         with timer.stage("numbers"):
-            fatal = _fatal(sent, lower, lo, hi, sents[i + 1 : i + 3])
+            fatal = _fatal(sent, lo, hi, sents[i + 1 : i + 3])
         coref.note(sent.named)
         targets = chosen or [None]
         for part, place in enumerate(targets):
@@ -348,7 +395,7 @@ def _history_before(sents: list[Sentence], i: int, out: list[CandidateData]) -> 
     for j in range(i - 1, max(i - 3, -1), -1):
         if any(c.sentence_index == j for c in out) or sents[j].dates:
             return False
-        if dates_stage.has_coarse_time(sents[j].text):
+        if dates_stage.has_year_or_month(sents[j].text):
             return True
     return False
 
@@ -407,7 +454,7 @@ def _actor1(sent, sents, i, trig, sub, mentions, lo, hi, seg_lo, rep, coref, dat
     if tr.TYPE_OF[sub] in (tr.EXPLOSIONS, tr.VAC):
         # Unattributed: unclaimed is an unidentified group; else whom the report blames
         around = sents[max(0, i - 3) : i + 4]
-        if any(actors_stage.NO_CLAIM.search(_lowered(s)) for s in around):
+        if any(actors_stage.NO_CLAIM.search(_plain(s)) for s in around):
             return "unidentified-armed-group", "named"
         for j, nxt in enumerate(sents[i + 1 : i + 3]):
             gen = actors_stage.generic_mentions(nxt.text, nxt.named)
@@ -441,8 +488,8 @@ def _by_weapon(sent: Sentence, m: actors_stage.Mention) -> bool:
 
 
 def _territory_sub_type(sent, sents, i, actor1, kind) -> str:
-    low = _lowered(sent)
-    nxt = _lowered(sents[i + 1]) if i + 1 < len(sents) else ""
+    low = _plain(sent)
+    nxt = _plain(sents[i + 1]) if i + 1 < len(sents) else ""
     if TRANSFER_WORDS.search(sent.text if not sent.arabic else low):
         return tr.TRANSFER
     state = kind == "state" or actor1 in actors_stage.STATE_SLUGS

@@ -171,6 +171,19 @@ def find_dates(sentence: str, base: dt.date | None) -> list[DateMention]:
     return sorted(out, key=lambda d: d.start)
 
 
+YEAR_OR_MONTH = re.compile(
+    r"\b(?:19|20)\d\d\b|\b(?:in|since|by|until|during|early|late|mid) "
+    + _MON.replace(r"\.?", "")
+    + r"\b|(?<![\w])(?:عام|العام|مطلع)(?![\w])",
+    re.I,
+)
+
+
+def has_year_or_month(sentence: str) -> bool:
+    """Whether the sentence is placed in a year or a month (history, as "By 2013 ...")."""
+    return YEAR_OR_MONTH.search(sentence) is not None
+
+
 def has_coarse_time(sentence: str) -> bool:
     """Whether the sentence places something by year, month or week rather than by day."""
     return COARSE.search(sentence) is not None

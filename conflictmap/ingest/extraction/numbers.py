@@ -82,8 +82,15 @@ def _value(word: str) -> tuple[int, str] | None:
     return None
 
 
+DEATH_WORDS = re.compile(
+    r"kill|dead|die|death|casualt|fatalit|bodies|lives|قتل|قتلي|ضحايا|بحياه|مصرع"
+)
+
+
 def fatalities(text: str) -> Fatalities | None:
     """The fatalities a sentence (lower-cased or folded Arabic) states for its event, if any."""
+    if not DEATH_WORDS.search(text):
+        return None
     zero = ZERO.search(text)
     if zero:
         return Fatalities(0, "exact", zero.start(), zero.end())

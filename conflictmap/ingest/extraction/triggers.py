@@ -72,60 +72,37 @@ class Trigger:
 
 # --- English -------------------------------------------------------------------------------------
 
-# label: token patterns. Lemmas come from the lookup table, so "took", "taken", "takes" are "take".
-PATTERNS: dict[str, list[list[dict]]] = {
-    CAPTURE: [
-        [{"LEMMA": {"IN": ["capture", "seize", "overrun", "recapture", "retake", "regain",
-                           "liberate", "storm"]}}],
-        [{"LEMMA": "take"}, {"OP": "?", "LOWER": {"IN": ["full", "back"]}},
-         {"LOWER": {"IN": ["control", "over"]}}],
-        [{"LEMMA": "take"}],  # "took the town of Saraqib": checked for a place after it
-        [{"LEMMA": "enter"}],
-        [{"LEMMA": "restore"}, {"OP": "?", "LOWER": "full"}, {"LOWER": "control"}],
-        [{"LEMMA": "raise"}, {"OP": "*", "IS_ALPHA": True, "LOWER": {"NOT_IN": ["over"]}},
-         {"LOWER": "flag"}],
-        [{"LOWER": "flag"}, {"OP": "*", "IS_ALPHA": True, "LOWER": {"IN": ["had", "has", "was",
-                                                                          "been", "also"]}},
-         {"LEMMA": "raise"}],
-        [{"LEMMA": "sweep"}, {"LOWER": {"IN": ["through", "into"]}}],
-        [{"LEMMA": "move"}, {"LOWER": {"IN": ["into", "in"]}}],
-        [{"LEMMA": "fall"}, {"LOWER": "to"}],
-    ],
-    FIGHT: [
-        [{"LEMMA": {"IN": ["fight", "clash", "attack", "ambush"]}}],
-        [{"LOWER": {"IN": ["clashes", "fighting", "battles"]}},
-         {"OP": "*", "LOWER": {"NOT_IN": [",", ";", ":", "."]}},
-         {"LEMMA": {"IN": ["break", "flare", "erupt", "rage", "continue", "report"]}}],
-    ],
-    STRIKE: [
-        [{"LEMMA": {"IN": ["strike", "hit", "pound", "bomb", "bombard", "target", "destroy",
-                           "raid"]}}],
-    ],
-    # Light verbs: what they carried out says what happened ("carried out a wave of strikes").
-    LIGHT: [
-        [{"LEMMA": "carry"}, {"LOWER": "out"}],
-        [{"LEMMA": {"IN": ["conduct", "launch", "stage"]}}],
-    ],
-    SHELL: [[{"LEMMA": "shell"}], [{"LEMMA": "fire"}]],
-    KILL: [[{"LEMMA": {"IN": ["kill", "execute", "massacre"]}}]],
-    EXPLODE: [
-        [{"LEMMA": {"IN": ["explode", "detonate"]}}],
-        [{"LEMMA": "blow"}, {"LOWER": "up"}],
-        [{"LEMMA": "set"}, {"LOWER": "off"}],
-    ],
-    PROTEST: [
-        [{"LEMMA": {"IN": ["protest", "rally", "demonstrate", "march"]}}],
-        [{"LOWER": {"IN": ["protesters", "demonstrators"]}},
-         {"OP": "*", "LOWER": {"NOT_IN": [",", ";", ":", "."]}}, {"LEMMA": "gather"}],
-    ],
-    REPRESS: [[{"LEMMA": "open"}, {"LOWER": "fire"}]],
-    ABDUCT: [[{"LEMMA": {"IN": ["abduct", "kidnap"]}}]],
-    LOOT: [[{"LOWER": {"IN": ["looted", "looting", "plundered", "ransacked"]}}]],
-    AGREE: [[{"LEMMA": {"IN": ["agree", "sign", "reach", "conclude"]}}]],
-    SHOOTDOWN: [[{"LEMMA": "shoot"}, {"LOWER": "down"}], [{"LOWER": "downed"}],
-                [{"LEMMA": "intercept"}]],
-    ARREST: [[{"LEMMA": {"IN": ["arrest", "detain"]}}]],
+# Lemma phrases per verb class, for spaCy's PhraseMatcher on LEMMA (lemmas from the lookup
+# table, so "took", "taken", "takes" are all "take"). Those that need a word nearby are checked
+# after matching (NEEDS_BEFORE; "raise" needs "flag").
+PHRASES: dict[str, list[str]] = {
+    CAPTURE: ["capture", "seize", "overrun", "recapture", "retake", "regain", "liberate", "storm",
+              "take", "take control", "take full control", "take over", "take back control",
+              "enter", "restore control", "restore full control", "raise", "sweep through",
+              "sweep into", "move into", "move in", "fall to"],
+    FIGHT: ["fight", "clash", "attack", "ambush", "break", "flare", "erupt", "rage", "continue",
+            "report"],
+    STRIKE: ["strike", "hit", "pound", "bomb", "bombard", "target", "destroy", "raid"],
+    LIGHT: ["carry out", "conduct", "launch", "stage"],
+    SHELL: ["shell", "fire"],
+    KILL: ["kill", "execute", "massacre"],
+    EXPLODE: ["explode", "detonate", "blow up", "set off"],
+    PROTEST: ["protest", "rally", "demonstrate", "march", "gather"],
+    REPRESS: ["open fire"],
+    ABDUCT: ["abduct", "kidnap"],
+    LOOT: ["loot", "plunder", "ransack"],
+    AGREE: ["agree", "sign", "reach", "conclude"],
+    SHOOTDOWN: ["shoot down", "down", "intercept"],
+    ARREST: ["arrest", "detain"],
 }  # fmt: skip
+# Verbs that tell an event only after a noun that names it: "Clashes broke out", "Fighting ...
+# flared", "clashes were reported", "protesters gathered".
+FIGHT_NOUNS = {"clashes", "fighting", "battles"}
+NEEDS_BEFORE = {
+    "break": FIGHT_NOUNS, "flare": FIGHT_NOUNS, "erupt": FIGHT_NOUNS, "rage": FIGHT_NOUNS,
+    "continue": FIGHT_NOUNS, "report": FIGHT_NOUNS, "gather": {"protesters", "demonstrators"},
+}  # fmt: skip
+BREAKS = {",", ";", ":", "."}
 
 # Forms that are not a past event: base and present forms ("strike", "strikes", "clash"), and the
 # nouns that share a lemma ("air strikes", "the attack").
@@ -137,11 +114,12 @@ PARTICIPLES_AS_EVENTS = {"killing", "looting", "capturing", "setting", "fighting
 
 @functools.cache
 def matcher():
-    from spacy.matcher import Matcher
+    from spacy.matcher import PhraseMatcher
 
-    m = Matcher(nlp.english().vocab)
-    for label, patterns in PATTERNS.items():
-        m.add(label, patterns)
+    english = nlp.english()
+    m = PhraseMatcher(english.vocab, attr="LEMMA")
+    for label, phrases in PHRASES.items():
+        m.add(label, list(english.pipe(phrases)))
     return m
 
 
@@ -154,32 +132,64 @@ def _past(token) -> bool:
     return low != token.lemma_.lower() and not low.endswith(("s", "ing"))
 
 
+def _noun_before(doc, i: int, nouns: set[str], window: int = 12) -> int | None:
+    """Index of one of `nouns` within `window` tokens before i, with no clause break between."""
+    for j in range(i - 1, max(i - window, 0) - 1, -1):
+        low = doc[j].lower_
+        if low in BREAKS:
+            return None
+        if low in nouns:
+            return j
+    return None
+
+
+def _allowed_form(doc, start: int) -> bool:
+    """-ing forms that tell an event where they stand: ", killing at least five", ", fighting
+    their way in", "after capturing", "were seen looting"."""
+    low = doc[start].lower_
+    prev = doc[start - 1].lower_ if start else ""
+    if low in ("killing", "setting"):
+        return prev == ","
+    if low == "fighting":
+        return prev in (",", "and")
+    if low == "capturing":
+        return prev == "after"
+    if low == "looting":
+        return prev in LOOTING_SEEN
+    return True
+
+
 def english_triggers(sentence: str) -> list[Trigger]:
-    """Past-tense event verbs of an English sentence, longest pattern first at each token."""
+    """Past-tense event verbs of an English sentence, longest phrase first at each token."""
     doc = nlp.english()(sentence)
     found: dict[int, Trigger] = {}
     for match_id, start, end in sorted(matcher()(doc), key=lambda m: (m[1], -(m[2] - m[1]))):
-        label = doc.vocab.strings[match_id]
+        if start in found:
+            continue
         head = doc[start]
-        if head.lower_ in ("clashes", "fighting", "battles", "flag", "protesters", "demonstrators"):
-            head = doc[end - 1]  # "Clashes broke out", "the flag was raised": the verb tells it
-        if start in found or not _past(head):
+        lemma = head.lemma_.lower()
+        first = start
+        if lemma in NEEDS_BEFORE:
+            j = _noun_before(doc, start, NEEDS_BEFORE[lemma])
+            if j is None:
+                continue
+            first = j  # the trigger reads from the noun: "Clashes broke out"
+        elif lemma == "raise":
+            j = _noun_before(doc, start, {"flag"}, 4)
+            if j is None and "flag" not in {t.lower_ for t in doc[start + 1 : start + 6]}:
+                continue
+            first = start if j is None else j
+        elif lemma == "down" and start and doc[start - 1].lemma_ == "shoot":
+            continue  # "shot down" is matched from "shot"
+        if not _past(head) or not _allowed_form(doc, start):
             continue
-        if head.lower_ in ("killing", "setting") and start > 0 and doc[start - 1].lower_ != ",":
-            continue  # "killing" is a trigger as the consequence clause (", killing at least five")
-        if head.lower_ == "fighting" and start > 0 and doc[start - 1].lower_ not in (",", "and"):
-            continue
-        if head.lower_ == "looting" and (start == 0 or doc[start - 1].lower_ not in LOOTING_SEEN):
-            continue  # "accused of looting" is not "were seen looting"
-        if head.lower_ == "capturing" and (start == 0 or doc[start - 1].lower_ != "after"):
-            continue
-        h = head.i
-        prev = doc[h - 1].lower_ if h else ""
-        prev2 = doc[h - 2].lower_ if h > 1 else ""
+        prev = doc[start - 1].lower_ if start else ""
+        prev2 = doc[start - 2].lower_ if start > 1 else ""
         passive = prev in ("was", "were", "been", "be") or (
-            prev in ("reportedly", "also", "later") and prev2 in ("was", "were", "been")
+            prev in ("reportedly", "also", "later", "reported") and prev2 in ("was", "were", "been")
         )
-        span = doc[start:end]
+        span = doc[first:end]
+        label = doc.vocab.strings[match_id]
         found[start] = Trigger(label, span.start_char, span.end_char, span.text, passive)
     return [found[k] for k in sorted(found)]
 
