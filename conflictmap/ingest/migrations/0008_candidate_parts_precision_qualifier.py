@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("events", "0005_event_date_window"),
-        ("ingest", "0006_importrun_size_pruned"),
+        ("ingest", "0007_importrun_publish"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
