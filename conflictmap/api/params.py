@@ -457,6 +457,23 @@ ENDPOINTS: dict[str, Endpoint] = {
             errors=(("403", "Not signed in as staff."),),
         ),
         Endpoint(
+            "changelog",
+            "/api/v1/changelog",
+            "Every published change to the map, newest first",
+            (
+                Param("from", "date", "First day (inclusive, UTC); default 90 days before `to`."),
+                Param("to", "date", "Last day (inclusive, UTC); default today."),
+            ),
+            description=(
+                "Zone versions and events published, corrected, replaced (a zone version a "
+                "newer one takes over from) or retracted: kind, id, change, at, reason, label, "
+                "sources, map_date and map_url (the map at that date). At most 500 entries "
+                "(`truncated` says when more exist). Drafts never appear; a record that is not "
+                "published today shows only its retraction, without geometry or sources."
+            ),
+            rules=("from <= to",),
+        ),
+        Endpoint(
             "extent",
             "/api/v1/extent",
             "First and last date and bounding box of the published data",

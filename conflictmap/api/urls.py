@@ -23,4 +23,5 @@ urlpatterns = [
     path("api/v1/control/changes", views.control_changes, name="api-control-changes"),
     path("api/v1/quality", views.quality, name="api-quality"),
     path("api/v1/extent", views.extent, name="api-extent"),
+    path("api/v1/changelog", views.changelog, name="api-changelog"),
 ]

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_safe
 from conflictmap.api import params as P
 from conflictmap.api import state
 from conflictmap.api.openapi import openapi_document
+from conflictmap.events import changelog as event_changelog
 from conflictmap.events import queries as event_sql
 from conflictmap.events import tiles as event_tiles
 from conflictmap.events.models import Event
@@ -436,6 +437,21 @@ def regions(request: HttpRequest, values: dict) -> HttpResponse:
 def places(request: HttpRequest, values: dict) -> HttpResponse:
     query = event_sql.places(values["min_population"], values["bbox"])
     return _cacheable(request, render_query(query), GEOJSON_CONTENT_TYPE)
+
+
+# The changelog's default period, in days before `to`.
+CHANGELOG_DAYS = 90
+
+
+@api("changelog")
+def changelog(request: HttpRequest, values: dict) -> HttpResponse:
+    """Public changes to the map (conflictmap.events.changelog): the same for every user."""
+    end = values["to"] or dt.datetime.now(dt.UTC).date()
+    start = values["from"] or end - dt.timedelta(days=CHANGELOG_DAYS)
+    P.check_order({"from": start, "to": end}, "from", "to")
+    found, truncated = event_changelog.entries(start, end)
+    data = {"from": start.isoformat(), "to": end.isoformat(), "entries": found}
+    return _json(request, {**data, "truncated": truncated})
 
 
 @api("extent")
