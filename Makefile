@@ -58,9 +58,9 @@ lock:
 vendor:
 	scripts/vendor.sh
 
-.PHONY: bench bench-api bench-ingest bench-extract
+.PHONY: bench bench-api bench-ingest bench-extract bench-transfer
 ## bench: benchmarks (each prints a table; not part of `make test`)
-bench: bench-api bench-ingest bench-extract
+bench: bench-api bench-ingest bench-extract bench-transfer
 
 ## bench-ingest: extraction reports/s on 1,000 generated ~600-word articles, ACLED rows/s on
 ## 100,000 synthetic rows (in a transaction that is rolled back)
@@ -71,6 +71,11 @@ bench-ingest: setup
 ## HTTP (2 gunicorn workers). Uses DATABASE_URL's database name + "_bench" (created and filled).
 bench-api: setup
 	$(PY) bench/api_bench.py $(BENCH_ARGS)
+
+## bench-transfer: "move the front" preview and commit of a 20-place move on 5,000 synthetic zone
+## versions. Uses DATABASE_URL's database name + "_transfer_bench"; writes bench-results/transfer.json
+bench-transfer: setup
+	$(PY) bench/transfer_bench.py $(TRANSFER_BENCH_ARGS)
 
 ## bench-extract: extraction quality (P/R/F1 per field and whole events, per language) and
 ## reports/s on the labelled corpus tests/data/extraction/; writes bench-results/extract.json
