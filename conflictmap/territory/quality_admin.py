@@ -1,5 +1,6 @@
 """The editors' data-quality page (/admin/data-quality/): territory.quality.report as tables
-with links to what to fix. Staff only (the admin site's login and is_staff check)."""
+with links to what to fix. For those who may see draft zone versions (the admin site's login,
+then territory.models.sees_drafts, as /api/v1/quality): the report names drafts."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from conflictmap.territory import quality
+from conflictmap.territory.models import ZoneVersion, sees_drafts
 
 
 class QualityForm(forms.Form):
@@ -26,6 +29,8 @@ class QualityForm(forms.Form):
 
 
 def quality_view(request: HttpRequest) -> HttpResponse:
+    if not sees_drafts(request.user, ZoneVersion):
+        raise PermissionDenied("Only those who may view zone versions see the data-quality report.")
     form = QualityForm(request.GET or None)
     found = None
     if not request.GET or form.is_valid():

@@ -142,3 +142,12 @@ def test_the_admin_page_lists_the_three_checks_for_staff_only(
 def test_the_zone_versions_list_links_to_the_report(admin_client):
     html = admin_client.get("/admin/territory/zoneversion/").content.decode()
     assert 'href="/admin/data-quality/"' in html
+
+
+def test_staff_without_the_view_permission_see_neither_the_page_nor_the_api(
+    client, django_user_model
+):
+    clerk = django_user_model.objects.create_user("clerk", password="x" * 12, is_staff=True)
+    client.force_login(clerk)
+    assert client.get("/admin/data-quality/").status_code == 403
+    assert client.get("/api/v1/quality").status_code == 403
