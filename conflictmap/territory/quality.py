@@ -3,8 +3,9 @@ mistake, on a date, in SQL (the admin page and the staff API both read `report`)
 
 - places inside no zone: no version in force covers the place (a town on a border left outside
   every polygon);
-- places in zones of two factions without a contested mark: versions of different factions
-  cover the place and none of them has the confidence "contested";
+- places in zones of two opposing factions without a contested mark: versions of two factions
+  neither of which backs the other (backed_by, as for front lines) cover the place and none of
+  them has the confidence "contested";
 - captures not on the map: events of the capture sub-types whose place (the event's gazetteer
   place, else its point) is still covered, `days` after the event, by a zone of a faction the
   event names as actor 2 (the side that lost it).
@@ -62,6 +63,13 @@ SELECT COALESCE(json_agg(json_build_object(
 ) ORDER BY p.population DESC NULLS LAST, p.id), '[]')::text
 FROM here h JOIN events_place p ON p.id = h.place_id
 WHERE cardinality(h.factions) > 1 AND NOT h.marked
+  -- two of them opposing: neither backs the other (allies may share ground, as for front lines)
+  AND EXISTS (
+      SELECT 1 FROM unnest(h.factions) a, unnest(h.factions) b
+      WHERE a < b AND NOT EXISTS (
+          SELECT 1 FROM territory_faction_backed_by bb
+          WHERE (bb.from_faction_id = a AND bb.to_faction_id = b)
+             OR (bb.from_faction_id = b AND bb.to_faction_id = a)))
 """
 
 STALE_CAPTURES_SQL = f"""

@@ -59,6 +59,16 @@ def test_a_place_in_two_factions_zones_is_listed_unless_one_is_marked_contested(
     assert report(admin_client)["uncontested_overlaps"] == []
 
 
+def test_allies_sharing_ground_are_not_listed(admin_client, make_faction, make_version):
+    sna, turkey = make_faction(slug="sna"), make_faction(slug="turkey")
+    sna.backed_by.add(turkey)
+    make_version(faction=sna, geom=square(38.0, 36.0, 0.5), valid_from=NOV)
+    make_version(faction=turkey, geom=square(38.3, 36.0, 0.5), valid_from=NOV)
+    place(38.4, 36.2, "Shared by allies")
+
+    assert report(admin_client)["uncontested_overlaps"] == []
+
+
 def capture(make_event, at: Place, taker, loser, day=dt.date(2024, 11, 27)):
     event = make_event(
         date=day,
