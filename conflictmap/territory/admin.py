@@ -511,6 +511,17 @@ class ZoneVersionAdmin(EditorialAdminMixin, OfflineContextMixin, SimpleHistoryAd
             changes = {k: data[k] for k in ("faction", "confidence", "status") if data.get(k)}
             created = []
             for version in queryset.select_related("zone", "faction"):
+                status = changes.get("status", version.status)
+                problems = editorial.publishing_problems(
+                    changes.get("confidence", version.confidence), version.sources.count()
+                )
+                if status == Status.PUBLISHED and problems:
+                    self.message_user(
+                        request,
+                        f"{version}: not changed. {editorial.missing_text(problems)}",
+                        messages.ERROR,
+                    )
+                    continue
                 try:
                     with transaction.atomic():
                         editorial.record_reason(version, request.user, data["reason"])

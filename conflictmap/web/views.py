@@ -87,6 +87,12 @@ CONFIDENCE_LABELS = {
     "contested": pgettext_lazy("confidence", "contested"),
     "claimed": pgettext_lazy("confidence", "claimed"),
 }
+# Shown only to users who may view unpublished records (territory.models.sees_drafts).
+STATUS_LABELS = {
+    "draft": pgettext_lazy("record status", "draft"),
+    "published": pgettext_lazy("record status", "published"),
+    "retracted": pgettext_lazy("record status", "retracted"),
+}
 DATE_PRECISION_LABELS = {
     "day": gettext_lazy("exact day"),
     "week": gettext_lazy("within the week"),
@@ -157,6 +163,7 @@ def js_catalogue() -> dict:
         "zone.current": _("(current)"),
         "zone.confidence": _("Confidence: %(confidence)s"),
         "zone.contested": _("contested"),
+        "record.notPublic": _("Not public: %(status)s"),
         "frontline.tip": _("Front line: %(sides)s"),
         "frontline.length": _("%(km)s km"),
         "compare.none": _("No change of control between these dates."),
@@ -204,6 +211,7 @@ def js_catalogue() -> dict:
         "eventType": EVENT_TYPE_LABELS,
         "subType": SUB_TYPE_LABELS,
         "confidence": CONFIDENCE_LABELS,
+        "status": STATUS_LABELS,
         "datePrecision": DATE_PRECISION_LABELS,
         "locationPrecision": LOCATION_PRECISION_LABELS,
         "role": ROLE_LABELS,

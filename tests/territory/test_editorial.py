@@ -364,3 +364,13 @@ def test_events_use_the_same_rules(editor, make_event, source):
     run_action(editor, "publish", [event], url="admin:events_event_changelist", apply="1",
                reason="x")  # fmt: skip
     assert Event.objects.get(pk=event.pk).status == Status.DRAFT
+
+
+def test_a_new_version_published_from_a_date_needs_a_source(publisher, make_version):
+    bare = make_version(status=Status.DRAFT)
+    response = run_action(
+        publisher, "new_version_from_date", [bare], apply="1", day="2024-12-01",
+        status="published", reason="front moved",
+    )  # fmt: skip
+    assert any("Cannot publish without at least one source" in m for m in messages_of(response))
+    assert ZoneVersion.objects.count() == 1

@@ -127,6 +127,9 @@ export function renderEventPanel(feature, { factions }) {
       h("dt", {}, t("event.confidence")), h("dd", {}, tv("confidence", p.confidence) || t("event.unknown")),
       external.length ? [h("dt", {}, t("event.externalIds")), h("dd", { dir: "ltr" }, external.join(", "))] : null,
     ),
+    p.status && p.status !== "published"  // only those who may view drafts get these
+      ? h("p", { class: "not-public" }, t("record.notPublic", { status: tv("status", p.status) }))
+      : null,
     p.summary ? h("p", { class: "summary", dir: "auto" }, p.summary) : null,
     h("h3", {}, t("event.sources")),
     sourceList(p.sources),

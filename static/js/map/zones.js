@@ -81,6 +81,9 @@ export function createZoneLayer(map, { factions }) {
         p.valid_to ? t("zone.until", { to: p.valid_to }) : t("zone.current")),
       h("div", { class: "small" }, t("zone.confidence", { confidence: tv("confidence", p.confidence) }),
         isContested(version) ? ` · ${t("zone.contested")}` : ""),
+      p.status && p.status !== "published"  // only those who may view drafts get these
+        ? h("div", { class: "not-public" }, t("record.notPublic", { status: tv("status", p.status) }))
+        : null,
       p.note ? h("p", { class: "small", dir: "auto" }, p.note) : null,
       sourceList(p.sources),
     );
