@@ -11,7 +11,8 @@ Every change carries a short reason, written to simple-history's history_change_
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -185,6 +186,25 @@ def attach_source(
             obj.sources.add(source)
             changed.append(obj)
     return changed
+
+
+@contextlib.contextmanager
+def changes_because(reason: str) -> Iterator[None]:
+    """Within the block, every history row written without a reason of its own gets `reason`
+    (for commands that save through code they do not own: `load_demo --reason`)."""
+    from simple_history.signals import pre_create_historical_record
+
+    reason = check_reason(reason)
+
+    def fill(sender, history_instance=None, **kwargs) -> None:
+        if history_instance is not None and not history_instance.history_change_reason:
+            history_instance.history_change_reason = reason
+
+    pre_create_historical_record.connect(fill, weak=False)
+    try:
+        yield
+    finally:
+        pre_create_historical_record.disconnect(fill)
 
 
 # --- history: differences and going back --------------------------------------------------------

@@ -374,3 +374,12 @@ def test_a_new_version_published_from_a_date_needs_a_source(publisher, make_vers
     )  # fmt: skip
     assert any("Cannot publish without at least one source" in m for m in messages_of(response))
     assert ZoneVersion.objects.count() == 1
+
+
+def test_load_demo_writes_its_reason_into_every_history_row(db):
+    from django.core.management import call_command
+
+    call_command("load_demo", "--reason", "demo for the newsroom", verbosity=0, stdout=None)
+    reasons = set(ZoneVersion.history.values_list("history_change_reason", flat=True))
+    assert reasons == {"demo for the newsroom"}
+    assert set(Event.history.values_list("history_change_reason", flat=True)) == reasons

@@ -16,11 +16,20 @@ class Command(BaseCommand):
         "Idempotent and in one transaction; prints a JSON summary of the counts."
     )
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--reason",
+            default="Demo data (load_demo)",
+            help="reason kept in the history of every record the demo writes",
+        )
+
     def handle(self, *args, **options) -> None:
         from conflictmap.territory.demo import load_demo
+        from conflictmap.territory.editorial import changes_because
 
         try:
-            summary = load_demo()
+            with changes_because(options["reason"]):
+                summary = load_demo()
         except (ValidationError, DatabaseError) as exc:
             raise CommandError(f"load_demo failed, nothing was written: {exc}") from exc
         self.stdout.write(json.dumps(summary.as_dict(), indent=2))
