@@ -67,8 +67,8 @@ bench: bench-api bench-ingest bench-extract bench-transfer
 bench-ingest: setup
 	$(PY) bench/ingest_bench.py
 
-## bench-api: export of 1M synthetic events vs ogr2ogr and a bare COPY; zones/tiles p50/p99 over
-## HTTP (2 gunicorn workers). Uses DATABASE_URL's database name + "_bench" (created and filled).
+## bench-api: export of 1M synthetic events vs ogr2ogr and a bare COPY; zones/tiles/control p50/p99
+## over HTTP (2 gunicorn workers). Uses DATABASE_URL's database name + "_bench" (created and filled).
 bench-api: setup
 	$(PY) bench/api_bench.py $(BENCH_ARGS)
 
