@@ -5,8 +5,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 npm ci --no-audit --no-fund --ignore-scripts
-rm -rf static/vendor/leaflet.markercluster static/vendor/uplot
-mkdir -p static/vendor/leaflet.markercluster static/vendor/uplot
+rm -rf static/vendor/leaflet.markercluster static/vendor/uplot static/vendor/pmtiles
+mkdir -p static/vendor/leaflet.markercluster static/vendor/uplot static/vendor/pmtiles
 # The source map goes along: the script names it, and collectstatic's manifest storage fails on
 # a reference to a missing file.
 cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
@@ -17,8 +17,13 @@ cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
    static/vendor/leaflet.markercluster/
 cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css \
    node_modules/uplot/LICENSE static/vendor/uplot/
-for pkg in leaflet.markercluster uplot; do
+# PMTiles (the static snapshot's event archive, read by HTTP range requests): the browser build,
+# one script with its gzip reader inside, defining the global `pmtiles`.
+# The package has no licence file: its package.json, which names the licence (BSD-3-Clause), goes.
+cp node_modules/pmtiles/dist/pmtiles.js node_modules/pmtiles/dist/pmtiles.js.map \
+   node_modules/pmtiles/package.json static/vendor/pmtiles/
+for pkg in leaflet.markercluster uplot pmtiles; do
   node -e "process.stdout.write(require('./node_modules/$pkg/package.json').version)" \
     > "static/vendor/$pkg/VERSION"
 done
-echo "vendored: $(cat static/vendor/leaflet.markercluster/VERSION) markercluster, $(cat static/vendor/uplot/VERSION) uPlot"
+echo "vendored: $(cat static/vendor/leaflet.markercluster/VERSION) markercluster, $(cat static/vendor/uplot/VERSION) uPlot, $(cat static/vendor/pmtiles/VERSION) pmtiles"

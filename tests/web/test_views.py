@@ -47,9 +47,18 @@ def test_the_page_hands_factions_with_backers_and_the_data_period_to_the_browser
     assert sna_config["backed_by"] == ["turkey"]
     assert sna_config["colour"] == "#88aa33"
     assert {t["value"] for t in config["eventTypes"]} >= {"Battles", "Protests"}
-    html = response.content.decode()
-    assert 'href="/api/v1/zones?from=2024-11-26&amp;to=2024-12-15"' in html
-    assert "Demo data" in html
+    # Twenty days: the charts step by day (area) and week (events).
+    assert config["steps"] == {"area": "day", "events": "week"}
+    assert "Demo data" in response.content.decode()
+
+
+def test_the_charts_step_by_week_or_month_over_longer_periods():
+    from conflictmap.web.mapdata import chart_steps
+
+    assert chart_steps("2024-01-01", "2024-04-30") == {"area": "day", "events": "week"}
+    assert chart_steps("2024-01-01", "2024-05-01") == {"area": "week", "events": "week"}
+    assert chart_steps("2020-01-01", "2024-01-01") == {"area": "month", "events": "week"}
+    assert chart_steps("2000-01-01", "2024-01-01") == {"area": "month", "events": "month"}
 
 
 def test_a_closed_version_counts_up_to_the_day_before_it_ends(client, make_version):

@@ -5,7 +5,7 @@ import { createPlaceLayer, createRegionLayer } from "./basemap.js";
 import { createChart } from "./charts.js";
 import { createCompareLayer } from "./compare.js";
 import { createChangedPlaces, createPlacePanel } from "./control.js";
-import { addDays, addMonths, clampDate, daysBetween } from "./dates.js";
+import { addDays, addMonths, clampDate } from "./dates.js";
 import { h } from "./dom.js";
 import { createEventLayer, placeName, renderEventPanel, shapeSvg } from "./events.js";
 import { formatDate, formatNumber, localName, t, tn, tv } from "./i18n.js";
@@ -16,14 +16,11 @@ import { ALL_LAYERS, readState, saveState, writeQuery } from "./urlstate.js";
 import { createZoneLayer } from "./zones.js";
 
 const config = JSON.parse(document.getElementById("map-config").textContent);
-const api = createApi(config.api);
+const api = createApi(config.api, config.snapshot);
 const factions = new Map(config.factions.map((faction) => [faction.slug, faction]));
 const { first_date: first, last_date: last } = config.extent;
-// The API allows at most 1,000 steps in a series: days for short periods, else weeks or months.
-const span = daysBetween(first, last);
-// Area series cost the server one union per step: months beyond three years keep it quick.
-const chartStep = span <= 120 ? "day" : span <= 3 * 366 ? "week" : "month";
-const eventStep = span <= 900 * 7 ? "week" : "month";
+// The charts' steps come with the configuration (web/mapdata.py chart_steps says why).
+const { area: chartStep, events: eventStep } = config.steps;
 
 // Start the series requests now, before the map exists. Zones come per date once the map knows
 // its zoom (drawZones below).
