@@ -391,7 +391,10 @@ class CandidateAdmin(ApplyToMapMixin, OfflineContextMixin, admin.ModelAdmin):
         return apply_to_map_url(
             event=obj.event,
             date=obj.date.isoformat() if obj.date else None,
-            to=obj.actors[0].get("slug") if obj.actors else None,
+            to=next(
+                (a.get("slug") for a in obj.actors if a.get("role") == "actor1"),
+                obj.actors[0].get("slug") if obj.actors else None,
+            ),
             place=list(dict.fromkeys(int(p) for p in places)),
             source=obj.report.url,
             reason=f"{obj.sentence[:200]} (candidate {obj.pk})",

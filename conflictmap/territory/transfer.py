@@ -843,6 +843,14 @@ def revert(record: FrontMove, *, reason: str = "", user=None) -> dict[str, Any]:
         ]
         ids = [o["version"] for o in record.opened] + [c["version"] for c in record.changed]
         versions = ZoneVersion.objects.select_for_update().in_bulk(ids)
+        if user is not None and not editorial.may_publish(user, ZoneVersion):
+            public = [v for v in versions.values() if v.status != Status.DRAFT]
+            if public:
+                raise TransferRefused(
+                    f"Move {record.pk} changed versions that are not drafts "
+                    f"({', '.join(sorted({str(v.pk) for v in public}))}): only publishers "
+                    "revert it. Nothing was changed."
+                )
         for entry in record.opened + record.changed:
             version = versions.get(entry["version"])
             if version is None or _stamp(version) != entry["stamp"]:

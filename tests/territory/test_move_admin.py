@@ -190,7 +190,10 @@ def test_apply_to_the_map_from_a_candidate_passes_its_date_actor_places_and_repo
         report=report, sentence_index=0, sentence="Government forces took Saraqib.",
         geom=Point(36.55, 35.25, srid=4326), place=front["Saraqib"], date=DAY,
         event_type="Battles", sub_event_type="Government regains territory",
-        actors=[{"slug": "gov", "start": 0, "end": 10}],
+        actors=[
+            {"slug": "hts", "role": "actor2", "start": 0, "end": 3},
+            {"slug": "gov", "role": "actor1", "start": 4, "end": 10},
+        ],
         places=[{"place_id": front["Afis"].pk, "start": 0, "end": 1}],
     )  # fmt: skip
     page = editor.get(reverse("admin:ingest_candidate_change", args=[candidate.pk]))

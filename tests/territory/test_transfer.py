@@ -340,3 +340,17 @@ def test_only_publishers_change_published_versions_or_publish(front, django_user
         front["gov"], DAY, places=[front["Sarmin"]], publish=True, sources=["https://x.test"]
     )
     assert apply(move, user=publisher).summary()["status"] == "published"
+
+
+def test_only_publishers_revert_a_move_that_changed_published_versions(front, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    editor = django_user_model.objects.create_user("ed2", password="pw")
+    editor.user_permissions.add(
+        *Permission.objects.filter(codename__in=["add_zoneversion", "change_zoneversion"])
+    )
+    outcome = apply(Move(front["gov"], DAY, places=[front["Saraqib"]]))
+    after = state()
+    with pytest.raises(TransferRefused, match="only publishers revert it"):
+        revert(outcome.move, user=editor)
+    assert state() == after
