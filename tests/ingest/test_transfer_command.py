@@ -4,6 +4,7 @@ served by /api/v1/frontlines)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 
@@ -139,3 +140,21 @@ def test_bad_input_is_refused_with_a_message_and_changes_nothing(front, tmp_path
     with pytest.raises(CommandError, match=message):
         transfer(*[x for kv in base.items() for x in kv], *args)
     assert state() == before and not FrontMove.objects.exists()
+
+
+def test_the_control_endpoint_shows_the_new_holder_from_the_date_and_the_old_one_before(
+    front, client
+):
+    def holder(day) -> dict:
+        features = json.loads(client.get(f"/api/v1/control?date={day}").content)["features"]
+        place = next(f for f in features if f["properties"]["name"] == "Saraqib")
+        return place["properties"]
+
+    assert holder(DAY)["holder"]["slug"] == "hts"
+    transfer(
+        "--to", "gov", "--date", str(DAY), "--place", "Saraqib", "--publish",
+        "--source", "https://example.org/saraqib",
+    )  # fmt: skip
+    now = holder(DAY)
+    assert now["holder"]["slug"] == "gov" and now["since"] == str(DAY)
+    assert holder(DAY - dt.timedelta(days=1))["holder"]["slug"] == "hts"
