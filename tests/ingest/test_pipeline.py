@@ -185,6 +185,30 @@ def test_a_report_run_extracts_candidates_once(gazetteer, sample):
     assert Candidate.objects.count() == 4
 
 
+def test_a_sentence_naming_two_places_taken_stores_one_candidate_per_place(gazetteer):
+    published = dt.datetime(2024, 11, 29, 9, tzinfo=dt.UTC)
+    text = "HTS captured Saraqib and the town of Idlib on Thursday, killing at least eight."
+    report = pipeline.store_report(text, published_at=published).report
+    assert pipeline.process_report(report.pk) is True
+    stored = list(
+        Candidate.objects.filter(report=report).order_by("part").values_list(
+            "sentence_index", "part", "place__name", "date", "date_source", "location_precision",
+            "fatalities", "fatalities_qualifier",
+        )
+    )  # fmt: skip
+    thursday = dt.date(2024, 11, 28)
+    assert stored == [
+        (0, 0, "Saraqib", thursday, "text", "exact", 8, "at least"),
+        (0, 1, "Idlib", thursday, "text", "exact", 8, "at least"),
+    ]
+
+
+def test_a_report_without_a_date_gives_candidates_of_unknown_date_not_the_import_day(gazetteer):
+    report = pipeline.store_report("HTS captured Saraqib on Thursday.").report
+    assert pipeline.process_report(report.pk) is True
+    assert list(Candidate.objects.values_list("date", "date_source")) == [(None, "")]
+
+
 def test_a_claimed_report_is_not_taken_by_a_second_worker_until_the_claim_is_stale(
     gazetteer, settings
 ):

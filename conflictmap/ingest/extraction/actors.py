@@ -61,6 +61,10 @@ class Mention:
     generic: str = ""  # "state" or "non-state" for words resolved by coreference
 
 
+# Names that keep meaning Assad's forces after his fall ("remnants of the regime").
+ASSAD_ERA_WORDS = re.compile(r"assad|regime|النظام|\(2000-2024\)", re.I)
+
+
 def state_slug(day: dt.date | None) -> str:
     """The state's forces: the Assad-era government until 8 Dec 2024, the interim authorities
     (coded hts, as the corpus does) from then on."""
@@ -101,6 +105,8 @@ class Coreference:
         """The faction a mention stands for; `here` are the sentence's named factions, the
         nearest before a reference being its likeliest antecedent."""
         if not m.generic:
+            if m.slug == "syrian-government" and not ASSAD_ERA_WORDS.search(m.text):
+                return state_slug(day)  # "government forces", "the Syrian army" of their day
             return m.slug
         if m.generic == "state":
             return state_slug(day)

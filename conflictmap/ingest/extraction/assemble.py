@@ -130,6 +130,14 @@ class Sentence:
     timer: Timer | None = None
     _dates: list[dates_stage.DateMention] | None = None
     _lower: str | None = None
+    _fold: tuple[str, list[int] | None] | None = None
+
+    @property
+    def folded(self) -> tuple[str, list[int] | None]:
+        """fold(text), once: the folded text and its offsets back (None when the same)."""
+        if self._fold is None:
+            self._fold = fold(self.text)
+        return self._fold
 
     @property
     def dates(self) -> list[dates_stage.DateMention]:
@@ -172,7 +180,7 @@ def _bounds(pattern: re.Pattern, text: str, pos: int) -> tuple[int, int]:
 def _triggers(sent: Sentence) -> list[tr.Trigger]:
     if not sent.arabic:
         return tr.english_triggers(sent.text)
-    folded, index = fold(sent.text)
+    folded, index = sent.folded
     found = tr.arabic_triggers(folded)
     if index is None:
         return found
@@ -194,14 +202,19 @@ def _lowered(sent: Sentence) -> str:
 def _plain(sent: Sentence, a: int = 0, b: int | None = None) -> str:
     """sent.text[a:b] lower-cased, or folded for Arabic with its marks dropped ("قُتل" is
     "قتل"): for the rules that need no offsets."""
-    part = sent.text[a:b]
-    return fold(part)[0] if sent.arabic else part.lower()
+    if not sent.arabic:
+        return sent.text[a:b].lower()
+    folded, index = sent.folded
+    if index is None:
+        return folded[a:b]
+    end = len(sent.text) if b is None else b
+    return folded[bisect.bisect_left(index, a) : bisect.bisect_left(index, end)]
 
 
 def _lower_text(sent: Sentence) -> str:
     if not sent.arabic:
         return sent.text.lower()
-    folded, index = fold(sent.text)
+    folded, index = sent.folded
     if index is None:
         return folded
     out = [" "] * len(sent.text)
@@ -538,16 +551,19 @@ def _confidence(cand: CandidateData, actor1: str | None) -> float:
 
 
 def _merge_duplicate(out: list[CandidateData], cand: CandidateData) -> bool:
-    """The same event told again in the report (same sub-type and day, within 10 km): keep the
-    first telling, completed with what the new one adds."""
+    """The same event told again in the report (same sub-type and day, same place): keep the
+    first telling, completed with what the new one adds. Places a sentence names together
+    are distinct events."""
     for old in out:
         if old.sub_event_type != cand.sub_event_type or old.date != cand.date:
+            continue
+        if old.sentence_index == cand.sentence_index:
             continue
         if old.lon is None or cand.lon is None:
             continue
         a = places_stage.PlaceMention(0, "", 0, 0, "", old.lon, old.lat, True)
         b = places_stage.PlaceMention(0, "", 0, 0, "", cand.lon, cand.lat, True)
-        if places_stage.km_between(a, b) <= 10:
+        if places_stage.km_between(a, b) <= places_stage.SAME_PLACE_KM:
             if old.fatalities is None and cand.fatalities is not None:
                 old.fatalities, old.fatalities_qualifier = (
                     cand.fatalities,
