@@ -157,11 +157,14 @@ def set_status(
 def update_each(
     objs: Iterable[models.Model], *, user: Any, reason: str, **values: Any
 ) -> list[models.Model]:
-    """Set `values` on each of `objs` and save it with `reason` (a history row each)."""
+    """Set `values` on each of `objs` and save it with `reason` (a history row each). A status
+    among `values` needs a publisher (set_status also checks what publishing needs)."""
     reason = check_reason(reason)
     changed = []
     with transaction.atomic():
         for obj in objs:
+            if "status" in values and not may_publish(user, type(obj)):
+                raise PermissionDenied("Only publishers may publish or retract.")
             if all(getattr(obj, k) == v for k, v in values.items()):
                 continue
             for k, v in values.items():
