@@ -3,6 +3,7 @@ else: no Django, no database behind it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import urllib.request
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connections, transaction
+from django.db.models import Q
 
 from conflictmap.web import snapshot
 
@@ -44,6 +46,17 @@ def site(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[tuple
         }
         aleppo = Place.objects.filter(name="Aleppo").order_by("-population").first()
         sample["aleppo"] = aleppo.pk
+        # The events of the 30 days up to 2024-12-10, filtered as the page's filters will be.
+        window = Event.objects.published().between(dt.date(2024, 11, 11), dt.date(2024, 12, 10))
+        word = "Aleppo"
+        sample["counts"] = {
+            "all": window.count(),
+            "Battles": window.filter(event_type="Battles").count(),
+            "sna": window.filter(event_actors__faction__slug="sna").distinct().count(),
+            word: window.filter(Q(summary__icontains=word) | Q(location_name__icontains=word))
+            .distinct()
+            .count(),
+        }
         transaction.set_rollback(True)
     # This transaction's connection may be one of Playwright's context (when the session's
     # browser started first): close it, or it would hold the test database open at the end.
@@ -51,14 +64,20 @@ def site(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[tuple
     yield root, sample
 
 
-@pytest.fixture
-def served(site) -> Iterator[str]:
+RANGE_SERVER = Path(__file__).with_name("rangeserve.py")
+
+
+@pytest.fixture(params=["http.server"])
+def served(request, site) -> Iterator[str]:
+    """The copy served by `python -m http.server` (no range requests), or by rangeserve.py (range
+    requests answered, as a CDN does) when the test asks for "ranges"."""
     port = free_port()
+    if request.param == "ranges":
+        command = [sys.executable, str(RANGE_SERVER), str(port), str(site[0])]
+    else:
+        command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
     server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=site[0],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        command, cwd=site[0], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
 
@@ -143,3 +162,57 @@ def test_the_slider_compare_places_and_an_event_panel_work_with_only_a_static_se
     assert static_page.errors == []
     assert any("/data/events.pmtiles" in u for u in static_page.requests)
     assert not any("/api/" in u for u in static_page.requests)
+
+
+def _count(page) -> int:
+    return int(page.locator("#event-count").inner_text().split(" ", 1)[0])
+
+
+def test_the_event_filters_of_the_static_copy_match_the_database(site, static_page):
+    counts = site[1]["counts"]
+    assert counts["all"] > counts["Battles"] > 0
+    static_page.open("?date=2024-12-10&window=30&layers=events")
+    page = static_page.page
+    page.wait_for_function("document.getElementById('event-count').textContent.includes('event')")
+    assert _count(page) == counts["all"]
+    page.locator("#filter-type").select_option("Battles")
+    page.wait_for_function(
+        f"document.getElementById('event-count').textContent.startsWith('{counts['Battles']} ')"
+    )
+    page.locator("#filter-type").select_option("")
+    page.locator("#filter-actor").select_option("sna")
+    page.wait_for_function(
+        f"document.getElementById('event-count').textContent.startsWith('{counts['sna']} ')"
+    )
+    page.locator("#filter-actor").select_option("")
+    page.locator("#filter-q").fill("aleppo")  # case does not matter, as with the API
+    page.wait_for_function(
+        f"document.getElementById('event-count').textContent.startsWith('{counts['Aleppo']} ')"
+    )
+    assert static_page.errors == []
+
+
+@pytest.mark.parametrize("served", ["ranges"], indirect=True)
+def test_the_events_archive_is_read_by_range_requests_where_the_host_answers_them(
+    site, static_page
+):
+    ranges: list[tuple[str | None, int]] = []
+    page = static_page.page
+    page.on(
+        "response",
+        lambda r: (
+            ranges.append((r.request.headers.get("range"), r.status))
+            if r.url.endswith("/data/events.pmtiles")
+            else None
+        ),
+    )
+    event = site[1]
+    static_page.open(
+        f"?date={event['date']}&lat={event['lat']:.4f}&lng={event['lng']:.4f}&z=13&layers=events"
+    )
+    page.locator(f'.event-icon[data-event-id="{event["id"]}"]').wait_for(timeout=10000)
+    assert ranges, "the page did not read the archive"
+    assert all(
+        header and header.startswith("bytes=") and status == 206 for header, status in ranges
+    )
+    assert static_page.errors == []
