@@ -368,6 +368,7 @@ class CandidateAdmin(ApplyToMapMixin, OfflineContextMixin, admin.ModelAdmin):
         "suggestions",
         "suggested_place",
         "date_source",
+        "lead",
         "state",
         "event",
         "reviewed_by",
@@ -376,8 +377,8 @@ class CandidateAdmin(ApplyToMapMixin, OfflineContextMixin, admin.ModelAdmin):
     fields = (
         "report", "highlighted", "event_type", "sub_event_type", "date", "date_source",
         "fatalities", "fatalities_qualifier", "place", "location_precision", "suggested_place",
-        "geom", "confidence", "places", "actors", "spans", "suggestions", "state", "event",
-        "reviewed_by", "reviewed_at",
+        "geom", "confidence", "places", "actors", "spans", "suggestions", "lead", "state",
+        "event", "reviewed_by", "reviewed_at",
     )  # fmt: skip
     actions = ["accept", "merge", "reject"]
 

@@ -262,6 +262,16 @@ class Candidate(models.Model):
     event = models.ForeignKey(
         "events.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
     )
+    lead = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="grouped",
+        help_text="The candidate of another report about the same event (same sub-type, within "
+        "10 km and 2 days, an actor in common): editors review that one, with this one's report "
+        "as one more source.",
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

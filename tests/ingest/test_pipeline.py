@@ -209,6 +209,37 @@ def test_a_report_without_a_date_gives_candidates_of_unknown_date_not_the_import
     assert list(Candidate.objects.values_list("date", "date_source")) == [(None, "")]
 
 
+def test_reports_of_the_same_event_are_grouped_into_one_candidate_with_every_report_as_source(
+    gazetteer,
+):
+    from conflictmap.ingest.pipeline import review
+
+    def ingest(text: str, day: int, url: str) -> Candidate:
+        published = dt.datetime(2024, 11, day, 9, tzinfo=dt.UTC)
+        report = pipeline.store_report(text, url=url, published_at=published).report
+        assert pipeline.process_report(report.pk) is True
+        return Candidate.objects.get(report=report)
+
+    first = ingest("HTS captured Saraqib on Thursday.", 29, "https://a.example/1")
+    # The same capture told a day later by another outlet, with the town's other spelling.
+    second = ingest(
+        "Hayat Tahrir al-Sham fighters took Sarakeb on Thursday.", 30, "https://b.example/2"
+    )
+    # Same place and day, but another sub-type; and the same sub-type by other actors.
+    strike = ingest("Russian warplanes struck Saraqib on Thursday.", 29, "https://c.example/3")
+    other = ingest("The SNA captured Saraqib on Thursday.", 29, "https://d.example/4")
+    leads = dict(Candidate.objects.values_list("pk", "lead_id"))
+    assert leads == {first.pk: None, second.pk: first.pk, strike.pk: None, other.pk: None}
+    event = review.accept_candidate(first)
+    assert sorted(event.sources.values_list("url", flat=True)) == [
+        "https://a.example/1", "https://b.example/2",
+    ]  # fmt: skip
+    second.refresh_from_db()
+    assert (second.state, second.event_id) == ("accepted", event.pk)
+    review.reject_candidate(other)
+    assert Candidate.objects.get(pk=strike.pk).state == "pending"
+
+
 def test_a_claimed_report_is_not_taken_by_a_second_worker_until_the_claim_is_stale(
     gazetteer, settings
 ):

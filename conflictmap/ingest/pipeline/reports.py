@@ -24,6 +24,7 @@ from .claims import REPORT_FAILED, claim_report, hand_back, hold_run
 from .progress import finish_run, record_parse_results
 from .queueing import PROCESS_REPORT, queue_on_commit
 from .retry import RETRYABLE, error_text
+from .review import group_report_candidates
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,7 @@ def _process_claimed_report(pk: int, token: dt.datetime) -> bool:
             ],
             ignore_conflicts=True,  # a candidate already reviewed for that sentence part stays
         )
+        group_report_candidates(pk)
         Report.objects.filter(pk=pk).update(
             state=Report.State.PROCESSED, processed_at=timezone.now(), error=""
         )

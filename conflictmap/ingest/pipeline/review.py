@@ -14,6 +14,10 @@ from ..models import Candidate, Report
 
 MERGE_KM = 10
 MERGE_DAYS = 3
+# Candidates of different reports about one event (issue 12): same sub-type, this close in
+# space and time, and an actor in common.
+GROUP_KM = 10
+GROUP_DAYS = 2
 
 
 class ReviewError(ValueError):
@@ -69,6 +73,50 @@ def _lock_pending(candidate: Candidate) -> Candidate:
     return locked
 
 
+def _slugs(actors: list[dict]) -> set[str]:
+    return {a["slug"] for a in actors or [] if a.get("slug")}
+
+
+def group_report_candidates(report_id: int) -> int:
+    """Attach each pending candidate of a report to the lead candidate of another report that
+    tells the same event (GROUP_KM, GROUP_DAYS, same sub-type, an actor in common or none named
+    on either side), so editors review each event once; returns how many were attached. Runs in
+    the caller's transaction."""
+    attached = 0
+    mine = Candidate.objects.filter(
+        report_id=report_id, state=Candidate.State.PENDING, lead__isnull=True,
+        geom__isnull=False, date__isnull=False,
+    ).exclude(sub_event_type="")  # fmt: skip
+    for c in mine:
+        others = Candidate.objects.raw(
+            "SELECT o.* FROM ingest_candidate o, ingest_candidate c"
+            " WHERE c.id = %s AND o.report_id <> c.report_id AND o.state = 'pending'"
+            " AND o.lead_id IS NULL AND o.sub_event_type = c.sub_event_type"
+            " AND o.date BETWEEN c.date - %s AND c.date + %s"
+            " AND ST_DWithin(o.geom::geography, c.geom::geography, %s)"
+            " ORDER BY ST_Distance(o.geom::geography, c.geom::geography), abs(o.date - c.date),"
+            " o.id",
+            [c.pk, GROUP_DAYS, GROUP_DAYS, GROUP_KM * 1000.0],
+        )
+        mine_slugs = _slugs(c.actors)
+        for o in others:
+            theirs = _slugs(o.actors)
+            if mine_slugs & theirs or not (mine_slugs or theirs):
+                Candidate.objects.filter(pk=c.pk).update(lead=o)
+                attached += 1
+                break
+    return attached
+
+
+def _review_group(c: Candidate, state: str, user, event: Event | None = None) -> None:
+    """The candidates grouped under a lead follow its review; accepted or merged, their reports
+    become sources of the event too."""
+    for g in Candidate.objects.select_for_update().filter(lead=c, state=Candidate.State.PENDING):
+        if event is not None:
+            event.sources.add(_report_source(g.report, g.sentence))
+        _mark_reviewed(g, state, user, event=event)
+
+
 def _mark_reviewed(c: Candidate, state: str, user, event: Event | None = None) -> None:
     Candidate.objects.filter(pk=c.pk).update(
         state=state,
@@ -112,6 +160,7 @@ def accept_candidate(candidate: Candidate, user=None) -> Event:
             EventActor.objects.get_or_create(event=event, faction=factions[slug], role=role)
         event.sources.add(_report_source(c.report, c.sentence))
         _mark_reviewed(c, Candidate.State.ACCEPTED, user, event=event)
+        _review_group(c, Candidate.State.ACCEPTED, user, event=event)
     return event
 
 
@@ -144,6 +193,7 @@ def merge_candidate(candidate: Candidate, event: Event | int | None = None, user
             chosen._history_user = user
         chosen.sources.add(_report_source(c.report, c.sentence))
         _mark_reviewed(c, Candidate.State.MERGED, user, event=chosen)
+        _review_group(c, Candidate.State.MERGED, user, event=chosen)
     return chosen
 
 
@@ -151,3 +201,4 @@ def reject_candidate(candidate: Candidate, user=None) -> None:
     with transaction.atomic():
         c = _lock_pending(candidate)
         _mark_reviewed(c, Candidate.State.REJECTED, user)
+        _review_group(c, Candidate.State.REJECTED, user)
