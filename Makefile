@@ -58,7 +58,7 @@ lock:
 vendor:
 	scripts/vendor.sh
 
-.PHONY: bench bench-api bench-ingest bench-extract bench-transfer
+.PHONY: bench bench-api bench-ingest bench-extract bench-transfer bench-map
 ## bench: benchmarks (each prints a table; not part of `make test`)
 bench: bench-api bench-ingest bench-extract bench-transfer
 
@@ -81,6 +81,14 @@ bench-transfer: setup
 ## reports/s on the labelled corpus tests/data/extraction/; writes bench-results/extract.json
 bench-extract: setup
 	$(PY) bench/extract_bench.py
+
+.PHONY: bench-map
+## bench-map: the map page in Chromium (Playwright) on the bench database (filled as bench-api
+## fills it): first paint of zones (ms, bytes), slider step to painted frame (median, p90),
+## all-years event view; 4 gunicorn workers, production settings. BENCH_ARGS="--versions 50000"
+## for another size, "--root DIR --label before" to measure another checkout on the same data.
+bench-map: setup
+	$(PY) bench/map_bench.py $(BENCH_ARGS)
 
 .PHONY: loadtest
 ## loadtest: 200 visitors of the map at once for 60 s (locust headless, bench/locustfile.py) against

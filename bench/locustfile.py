@@ -69,7 +69,13 @@ class Visitor(FastHttpUser):
         chart = "day" if span <= 120 else "week" if span <= 3 * 366 else "month"
         counts = "week" if span <= 900 * 7 else "month"
         self.get("/", "/ (map page)")
-        self.get(f"/api/v1/zones?from={first}&to={last}", "/api/v1/zones?from&to (whole period)")
+        # The zones of the date only (generalised for the opening zoom), then the state of the
+        # next change as a difference from it (static/js/map/perdate.js).
+        self.get(f"/api/v1/zones?date={last}&zoom=7", "/api/v1/zones?date&zoom")
+        self.get(
+            f"/api/v1/zones?date={last}&zoom=7&base={(EXTENT['last'] - dt.timedelta(days=1)).isoformat()}",
+            "/api/v1/zones?date&zoom&base",
+        )
         self.get(f"/api/v1/stats/area?from={first}&to={last}&step={chart}", "/api/v1/stats/area")
         self.get(
             f"/api/v1/stats/events?from={first}&to={last}&step={counts}&by=type",
@@ -82,7 +88,10 @@ class Visitor(FastHttpUser):
 
     @task(8)
     def slider_step(self) -> None:
-        self.get(f"/api/v1/zones?date={self.day()}", "/api/v1/zones?date")
+        """The state of a day as the page asks for it: a difference from the day before."""
+        day = self.day()
+        base = (day - dt.timedelta(days=1)).isoformat()
+        self.get(f"/api/v1/zones?date={day}&zoom=7&base={base}", "/api/v1/zones?date&zoom&base")
 
     @task(4)
     def front_lines(self) -> None:

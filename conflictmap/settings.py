@@ -352,6 +352,8 @@ LEAFLET_CONFIG = {
             ],
             "js": "vendor/leaflet.markercluster/leaflet.markercluster.js",
         },
+        # Draws the event vector tiles when a window holds too many events for markers.
+        "vectorgrid": {"js": "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"},
         # Offline context under the admin's map widgets (outlines, places, neighbouring zones):
         # included only by the admin (conflictmap.territory.admin.OfflineContextMixin). A plain
         # script that imports the map page's base layers, js/shared/basemap.js, as a module.

@@ -33,7 +33,13 @@ export function createApi(base, snapshot = null) {
     return response.json();
   }
 
-  return { url, get };
+  // The URL template ({z}/{x}/{y}) of vector tiles for a tile layer (Leaflet.VectorGrid fetches
+  // them itself). A backend without tiles leaves this out and the page draws markers instead.
+  function tileUrl(path, params = {}) {
+    return url(path, params);
+  }
+
+  return { url, get, tileUrl };
 }
 
 // --- the static backend ------------------------------------------------------------------------

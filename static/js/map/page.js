@@ -5,7 +5,7 @@ import { createPlaceLayer, createRegionLayer } from "./basemap.js";
 import { createChart } from "./charts.js";
 import { createCompareLayer } from "./compare.js";
 import { createChangedPlaces, createPlacePanel } from "./control.js";
-import { addDays, addMonths, clampDate } from "./dates.js";
+import { addDays, addMonths, clampDate, parseISO } from "./dates.js";
 import { h } from "./dom.js";
 import { createEventLayer, placeName, renderEventPanel, shapeSvg } from "./events.js";
 import { formatDate, formatNumber, localName, t, tn, tv } from "./i18n.js";
@@ -15,6 +15,7 @@ import { createTimeSlider } from "./timeslider.js";
 import { ALL_LAYERS, readState, saveState, writeQuery } from "./urlstate.js";
 import { createZoneLayer } from "./zones.js";
 
+const DAY_MS = 86400000;
 const config = JSON.parse(document.getElementById("map-config").textContent);
 const api = createApi(config.api, config.snapshot);
 const factions = new Map(config.factions.map((faction) => [faction.slug, faction]));
@@ -22,10 +23,12 @@ const { first_date: first, last_date: last } = config.extent;
 // The charts' steps come with the configuration (web/mapdata.py chart_steps says why).
 const { area: chartStep, events: eventStep } = config.steps;
 
-// Start the series requests now, before the map exists. Zones come per date once the map knows
-// its zoom (drawZones below).
-const areaRequest = api.get("stats/area", { from: first, to: last, step: chartStep });
-const eventStatsRequest = api.get("stats/events", { from: first, to: last, step: eventStep, by: "type" });
+// The charts' series are asked for once the zones are drawn (or have failed): over a long period
+// they are the slowest answers, and with few server workers they would hold the zones up.
+let releaseCharts;
+const chartsMayStart = new Promise((resolve) => { releaseCharts = resolve; });
+const areaRequest = chartsMayStart.then(() => api.get("stats/area", { from: first, to: last, step: chartStep }));
+const eventStatsRequest = chartsMayStart.then(() => api.get("stats/events", { from: first, to: last, step: eventStep, by: "type" }));
 for (const request of [areaRequest, eventStatsRequest]) request.catch(() => {});
 
 const state = readState(window.location.search, {
@@ -43,6 +46,45 @@ const state = readState(window.location.search, {
 });
 state.date = clampDate(state.date, first, last);
 
+// --- Zones: the map state of each date, generalised for the zoom ---------------------------------
+// One cache of states per grid: the server says which zooms share the grid of an answer
+// (grid_zooms), and those zooms ask for it under one URL afterwards.
+const grids = []; // {low, high, states}
+const provisional = new Map(); // zoom -> states, until an answer tells its grid
+function zoneStates(zoom) {
+  const grid = grids.find((g) => g.low <= zoom && zoom <= g.high);
+  if (grid) return grid.states;
+  if (!provisional.has(zoom)) {
+    const states = createStateCache(api, "zones", { params: { zoom }, first, last });
+    states.learn = (collection) => {
+      const [low, high] = collection.grid_zooms || [zoom, zoom];
+      if (!grids.some((g) => g.states === states)) grids.push({ low, high, states });
+      provisional.delete(zoom);
+    };
+    provisional.set(zoom, states);
+  }
+  return provisional.get(zoom);
+}
+
+// The zoom the map will open at (the permalink's, or the one fitting the data's box into the map
+// element, as Leaflet's fitBounds with 10 px of padding finds it): the zones of the date are
+// asked for now, while Leaflet and the page are still loading.
+function openingZoom() {
+  if (state.center && state.zoom !== null) return state.zoom;
+  const box = config.extent.bbox;
+  const el = document.getElementById("map");
+  if (!box || !el) return config.defaultZoom;
+  const x = (lng) => ((lng + 180) / 360) * 256;
+  const y = (lat) => {
+    const s = Math.sin((lat * Math.PI) / 180);
+    return (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * 256;
+  };
+  const scale = Math.min((el.clientWidth - 20) / (x(box[2]) - x(box[0])), (el.clientHeight - 20) / (y(box[1]) - y(box[3])));
+  return Number.isFinite(scale) && scale > 0 ? Math.floor(Math.log2(scale)) : config.defaultZoom;
+}
+const earlyZones = zoneStates(openingZoom());
+earlyZones.get(state.date).then((collection) => earlyZones.learn(collection), () => {});
+
 const statusLine = document.getElementById("status");
 const problems = new Map();
 function report(topic, error) {
@@ -59,6 +101,26 @@ function persist() {
     const url = saveState(state);
     document.getElementById("permalink").href = url;
   }, 120);
+}
+
+// About how many events a window holds, from the events chart's series (whole steps, and the
+// share of the days of a step the window covers): it decides markers or tiles (events.js).
+function estimateEvents(params) {
+  return eventStatsRequest.then((stats) => {
+    const from = parseISO(params.start);
+    const to = parseISO(params.end) + DAY_MS;
+    let total = 0;
+    stats.steps.forEach((step, i) => {
+      const a = parseISO(step);
+      const b = i + 1 < stats.steps.length ? parseISO(stats.steps[i + 1]) : parseISO(last) + DAY_MS;
+      const overlap = Math.min(b, to) - Math.max(a, from);
+      if (overlap <= 0 || b <= a) return;
+      for (const series of stats.series) {
+        if (!params.type || series.key === params.type) total += (series.counts[i] * overlap) / (b - a);
+      }
+    });
+    return total;
+  }, () => 0);
 }
 
 function start(map) {
@@ -88,6 +150,7 @@ function start(map) {
     eventTypes: config.eventTypes,
     onSelect: showEvent,
     onLoaded: listEvents,
+    estimate: estimateEvents,
   });
 
   const layers = { zones: zones.layer, frontlines: frontlines.layer, events: events.layer, regions: regions.layer, places: places.layer };
@@ -125,7 +188,9 @@ function start(map) {
   }
 
   function eventWindow() {
-    return { start: clampDate(addDays(state.date, 1 - state.window), "0000-01-01", state.date), end: state.date };
+    // From the first day of the data at the earliest: a window of all the years is then the
+    // whole of it (which the tiles serve from their pyramid).
+    return { start: clampDate(addDays(state.date, 1 - state.window), first, state.date), end: state.date };
   }
 
   function eventParams() {
@@ -133,15 +198,21 @@ function start(map) {
     return { start: from, end, type: state.type, actor: state.actor, q: state.q };
   }
 
-  function listEvents(features) {
-    const counts = new Map();
-    for (const feature of features) counts.set(feature.properties.type, (counts.get(feature.properties.type) || 0) + 1);
+  // The events of the window, or (drawn from tiles) its latest ones with the window's counts.
+  function listEvents(features, summary = null) {
+    let counts = summary?.byType;
+    if (!counts) {
+      counts = new Map();
+      for (const feature of features) counts.set(feature.properties.type, (counts.get(feature.properties.type) || 0) + 1);
+    }
     for (const [type, node] of legendItems) node.textContent = counts.get(type) ? `(${counts.get(type)})` : "";
     const { start: from, end } = eventWindow();
+    const total = summary ? summary.total : features.length;
     const shown = Math.min(features.length, 25);
+    container.dataset.eventsMode = events.mode;
     document.getElementById("event-count").textContent =
-      tn("events.count", features.length, { start: formatDate(from), end: formatDate(end) })
-      + (features.length > shown ? ` ${t("events.latest", { shown: formatNumber(shown) })}` : "");
+      tn("events.count", total, { start: formatDate(from), end: formatDate(end) })
+      + (total > shown ? ` ${t("events.latest", { shown: formatNumber(shown) })}` : "");
     const latest = [...features].sort((a, b) => (a.properties.date < b.properties.date ? 1 : -1)).slice(0, shown);
     document.getElementById("event-list").replaceChildren(...latest.map((feature) => {
       const p = feature.properties;
@@ -250,26 +321,6 @@ function start(map) {
     }
   }
 
-  // --- Zones: the map state of each date, generalised for the zoom -------------------------------
-  // One cache of states per grid: the server says which zooms share the grid of an answer
-  // (grid_zooms), and those zooms ask for it under one URL afterwards.
-  const grids = []; // {low, high, zoom, states}
-  const provisional = new Map(); // zoom -> states, until an answer tells its grid
-  function zoneStates(zoom = Math.round(map.getZoom())) {
-    const grid = grids.find((g) => g.low <= zoom && zoom <= g.high);
-    if (grid) return grid.states;
-    if (!provisional.has(zoom)) {
-      const states = createStateCache(api, "zones", { params: { zoom }, first, last });
-      states.learn = (collection) => {
-        const [low, high] = collection.grid_zooms || [zoom, zoom];
-        if (!grids.some((g) => g.states === states)) grids.push({ low, high, states });
-        provisional.delete(zoom);
-      };
-      provisional.set(zoom, states);
-    }
-    return provisional.get(zoom);
-  }
-
   let zonesDrawn = false;
   function paintZones(date, collection, stepStart, waited) {
     const started = performance.now();
@@ -283,6 +334,7 @@ function start(map) {
       const drawn = performance.now();
       performance.measure("zones-drawn", { start: 0, end: drawn });
       container.dataset.zonesMs = drawn.toFixed(1);
+      releaseCharts();
     }
     if (stepStart !== null) {
       // The redraw's own work, and the time from the step to the frame that shows it (with the
@@ -300,8 +352,9 @@ function start(map) {
 
   // Draws the zones of `date`: in this task when its state is here, else when it arrives (unless
   // the slider or the zoom moved on meanwhile).
+  const currentStates = () => zoneStates(Math.round(map.getZoom()));
   function drawZones(date, stepStart = null) {
-    const states = zoneStates();
+    const states = currentStates();
     const here = states.peek(date);
     if (here) {
       paintZones(date, here, stepStart, false);
@@ -310,15 +363,18 @@ function start(map) {
     }
     states.get(date).then((collection) => {
       states.learn?.(collection);
-      if (state.date !== date || zoneStates() !== states) return;
+      if (state.date !== date || currentStates() !== states) return;
       paintZones(date, collection, stepStart, true);
       states.around(date);
-    }, (error) => report(t("topic.zones"), error));
+    }, (error) => {
+      releaseCharts();
+      report(t("topic.zones"), error);
+    });
   }
 
   let zoneGrid = null;
   map.on("zoomend", () => {
-    const states = zoneStates();
+    const states = currentStates();
     if (states !== zoneGrid) {
       zoneGrid = states;
       drawZones(state.date);
@@ -336,14 +392,20 @@ function start(map) {
       state.date = date;
       drawZones(date, stepStart);
       refreshPerDate(date);
-      // The next step the same way is likely next: its state is fetched now.
+      // The next steps the same way are likely next: their states are fetched now (three, so
+      // that steps faster than the server answers still find theirs here).
       const back = date < previous ? -1 : 1;
-      const next = slider.step === "month" ? addMonths(date, back) : addDays(date, back * (slider.step === "week" ? 7 : 1));
-      if (next <= last && next >= first) {
-        zoneStates().prefetch(next);
-        if (source === "play" && state.layers.has("frontlines")) frontlines.prefetch(next);
+      let next = date;
+      for (let ahead = 1; ahead <= 3; ahead += 1) {
+        next = slider.step === "month" ? addMonths(next, back) : addDays(next, back * (slider.step === "week" ? 7 : 1));
+        if (next > last || next < first) break;
+        currentStates().prefetch(next);
+        if (ahead === 1 && source === "play" && state.layers.has("frontlines")) frontlines.prefetch(next);
       }
-      refreshEvents(source === "play" || source === "slider" ? 150 : 0);
+      // Steps in a row rebuild the events once they pause (400 ms): a week of events at a
+      // million is ~1 MB and a thousand markers, main-thread and server work that would otherwise
+      // hold up the next step's zones.
+      refreshEvents(source === "chart" ? 0 : 400);
       if (state.compare) {
         compare.show(state.compare, date);
         changedPlaces.show(state.compare, date);
@@ -383,7 +445,7 @@ function start(map) {
   regions.load().then(() => report(t("topic.regions")), (error) => report(t("topic.regions"), error));
   places.load().then(() => report(t("topic.places")), (error) => report(t("topic.places"), error));
 
-  zoneGrid = zoneStates();
+  zoneGrid = currentStates();
   drawZones(state.date);
   refreshPerDate(state.date);
   refreshEvents();

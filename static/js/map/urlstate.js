@@ -24,7 +24,8 @@ export function readState(search, defaults) {
     if (params.has(key)) state[key] = params.get(key);
   }
   const windowDays = Number.parseInt(params.get("window"), 10);
-  if (Number.isInteger(windowDays) && windowDays >= 1 && windowDays <= 366) state.window = windowDays;
+  // Up to a century: a window of all the years is drawn from aggregated tiles (events.js).
+  if (Number.isInteger(windowDays) && windowDays >= 1 && windowDays <= 36525) state.window = windowDays;
   if (["day", "week", "month"].includes(params.get("step"))) state.step = params.get("step");
   const compare = params.get("compare");
   if (isISODate(compare)) state.compare = compare;
