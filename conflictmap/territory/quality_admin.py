@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 
 from conflictmap.territory import quality
 from conflictmap.territory.models import ZoneVersion, sees_drafts
+from conflictmap.territory.move_admin import may_move
 
 
 class QualityForm(forms.Form):
@@ -45,5 +46,7 @@ def quality_view(request: HttpRequest) -> HttpResponse:
         "title": "Data quality of the territory",
         "form": form,
         "found": found,
+        # Each capture the map does not show links to Move the front, prefilled from it.
+        "may_move": may_move(request.user),
     }
     return TemplateResponse(request, "admin/territory/quality.html", context)

@@ -273,3 +273,17 @@ def test_an_editor_draws_an_area_and_commits_it(admin_page):
     page.wait_for_selector("ul.messagelist li.success")
     assert FrontMove.objects.get().method == "area"
     assert page.errors == []
+
+
+def test_the_data_quality_report_links_a_capture_the_map_misses_to_apply_to_the_map(
+    front, make_event, editor
+):
+    event = make_event(
+        date=DAY, event_type="Battles", sub_event_type="Government regains territory",
+        place=front["Saraqib"], geom=front["Saraqib"].geom,
+    )  # fmt: skip
+    EventActor.objects.create(event=event, faction=front["gov"], role="actor1")
+    EventActor.objects.create(event=event, faction=front["hts"], role="actor2")
+    page = editor.get("/admin/data-quality/", {"date": "2024-12-20", "days": "3"})
+    html = page.content.decode()
+    assert f'href="{MOVE}?event={event.pk}">Apply to the map</a>' in html
