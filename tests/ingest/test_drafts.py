@@ -114,3 +114,23 @@ def test_a_publisher_may_publish_at_upload_and_the_run_records_it(role_client, f
     }
     page = client.get(reverse("admin:ingest_importrun_change", args=[run.pk])).content.decode()
     assert "Publish" in page
+
+
+def test_an_accepted_candidate_is_a_draft_event_whose_history_says_why(db, admin_user):
+    from django.contrib.gis.geos import Point
+
+    from conflictmap.ingest import pipeline
+    from conflictmap.ingest.models import Candidate, Report
+
+    report = Report.objects.create(text="Clashes in Aleppo.", content_hash="y" * 64)
+    candidate = Candidate.objects.create(
+        report=report, sentence_index=0, sentence="Clashes in Aleppo.",
+        geom=Point(37.16, 36.2, srid=4326), event_type="Battles", date="2024-12-01",
+    )  # fmt: skip
+    event = pipeline.accept_candidate(candidate, user=admin_user)
+    assert event.status == "draft"
+    rows = event.history.all()
+    assert {r.history_change_reason for r in rows} == {
+        f"Accepted candidate {candidate.pk} (report {report.pk})"
+    }
+    assert {r.history_user for r in rows} == {admin_user}

@@ -134,7 +134,7 @@ def accept_candidate(candidate: Candidate, user=None) -> Event:
             raise ReviewError(f"candidate {c.pk} has no location; set one before accepting")
         if not c.event_type or not c.date:
             raise ReviewError(f"candidate {c.pk} needs an event type and a date")
-        event = Event.objects.create(
+        event = Event(
             date=c.date,
             event_type=c.event_type,
             sub_event_type=c.sub_event_type,
@@ -147,6 +147,11 @@ def accept_candidate(candidate: Candidate, user=None) -> Event:
             status=Status.DRAFT,
             summary=c.sentence,
         )
+        # Read by django-simple-history for this save and the source added below.
+        event._change_reason = f"Accepted candidate {c.pk} (report {c.report_id})"
+        if getattr(user, "pk", None):
+            event._history_user = user
+        event.save()
         roles = [EventActor.Role.ACTOR1, EventActor.Role.ACTOR2]
         slugs = [a.get("slug") for a in c.actors]
         factions = {f.slug: f for f in Faction.objects.filter(slug__in=slugs)}
