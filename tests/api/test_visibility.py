@@ -243,3 +243,38 @@ def test_the_public_and_a_viewer_never_share_an_etag(client, viewer, records):
         mine = viewer.get(url)
         public = Client().get(url, HTTP_IF_NONE_MATCH=mine["ETag"])
         assert public.status_code == 200, url
+
+
+# --- the per-process caches keep the two audiences apart ------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_viewer_filling_the_caches_first_leaks_nothing_to_the_public(records, django_user_model):
+    """Committed data, so the zone stamp is set and the map state, front lines and series are
+    cached per process (inside a test's transaction nothing is): the viewer's answers are kept
+    under their own keys and the public's are computed for the public."""
+    from django.test import Client
+
+    user = django_user_model.objects.create_user("viewer2", password="pw")
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_zoneversion"),
+        Permission.objects.get(codename="view_event"),
+    )
+    viewer, public = Client(), Client()
+    viewer.force_login(user)
+    urls = [
+        f"/api/v1/zones?date={D}",
+        f"/api/v1/frontlines?date={D}",
+        f"/api/v1/stats/area?{WINDOW}&step=day",
+        f"/api/v1/stats/events?{WINDOW}&step=day&by=type",
+    ]
+    for url in urls:
+        get_json(viewer, url)
+    assert ids(get_json(public, urls[0])) == published_ids(records, "zones")
+    assert get_json(public, urls[1])["features"] == []
+    area = get_json(public, urls[2])
+    assert [s["faction"]["slug"] for s in area["series"]] == ["aaa"]
+    assert [sum(s["counts"]) for s in get_json(public, urls[3])["series"]] == [1]
+    # ... and the other way round: the public's cached answers do not hide drafts from the viewer.
+    assert ids(get_json(viewer, urls[0])) == all_ids(records, "zones")
+    assert len(get_json(viewer, urls[1])["features"]) == 2
