@@ -5,6 +5,7 @@ ALLOWED_HOSTS and the URLs of its database and Redis; `manage.py check --deploy`
 Every variable is listed in the README.
 """
 
+import datetime as dt
 import ipaddress
 import os
 import re
@@ -167,6 +168,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "leaflet",
     "simple_history",
+    "csp",
+    "axes",
     "conflictmap.territory",
     "conflictmap.events",
     "conflictmap.ingest",
@@ -176,6 +179,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language from the session, the django_language cookie or Accept-Language (en default);
@@ -189,6 +194,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns its lock-out into the page that says so.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "conflictmap.urls"
@@ -237,6 +244,25 @@ DATABASE_ROUTERS = ["conflictmap.replica.PrimaryReplicaRouter"]
 # ignored the bbox size and made one viewport query 16x slower.
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Signing in is throttled per user name and address (django-axes, counted in the database so
+# that it holds across processes): after AXES_FAILURE_LIMIT failures in a row that pair is locked
+# out for AXES_COOLOFF_MINUTES, with a page that says so (web.views.locked_out, HTTP 429);
+# `manage.py axes_reset_username NAME` lifts it at once.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "conflictmap.web.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "conflictmap.clients.client_address"
+# Proxies in front that append to X-Forwarded-For: how the client's address is found (0: none,
+# the header is ignored). conflictmap/clients.py.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -365,6 +391,46 @@ LEAFLET_CONFIG = {
     },
 }
 
+
+def tile_origin(url: str) -> str | None:
+    """The origin of a Leaflet tile URL template for the CSP's img-src; a `{s}` subdomain
+    becomes a wildcard (https://{s}.tile.example.org/... -> https://*.tile.example.org)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{re.sub(r'[{][^}]*[}]', '*', parts.netloc)}"
+
+
+# Content-Security-Policy on every response, map and admin alike: scripts and styles from this
+# site only, no inline script or style and no eval (text from the database can then never run
+# even if it became markup), images also from the base tiles' server, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *filter(None, [tile_origin(MAP_TILE_URL)])],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser features the site never uses, off for it and anything it could embed.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "browsing-topics", "camera", "display-capture",
+        "encrypted-media", "geolocation", "gyroscope", "hid", "magnetometer", "microphone",
+        "midi", "payment", "publickey-credentials-get", "serial", "usb", "xr-spatial-tracking",
+    )
+}  # fmt: skip
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
 # Only behind a proxy that sets (and overwrites) this header: e.g. SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
@@ -386,5 +452,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", LOG_LEVELS)},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # django-axes: its lock-outs and repeated failures (warnings), not each attempt.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

@@ -117,3 +117,20 @@ def browser() -> Iterator:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def wait_until(page, predicate: str, timeout: float = 30.0, interval: float = 0.05) -> None:
+    """Poll a JavaScript expression or function in the page until it is truthy.
+
+    Instead of Playwright's wait_for_function: that one compiles its predicate with eval inside
+    the page, and the site's Content-Security-Policy (no 'unsafe-eval') refuses that whenever
+    Playwright's CSP exemption loses a race (microsoft/playwright#36982). page.evaluate runs
+    through the DevTools protocol, which the policy does not govern."""
+    import time
+
+    source = predicate if "=>" in predicate.split("{")[0] else f"() => ({predicate})"
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(source):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {predicate}")
+        time.sleep(interval)

@@ -435,8 +435,7 @@ class CandidateAdmin(ApplyToMapMixin, OfflineContextMixin, admin.ModelAdmin):
         choose = ""
         if obj.state == Candidate.State.PENDING:
             choose = format_html(
-                '<div style="margin-top:.6em"><a class="button" href="{}">'
-                "Choose the event to merge into…</a></div>",
+                '<p><a class="button" href="{}">Choose the event to merge into…</a></p>',
                 self._merge_url([obj.pk]),
             )
         return format_html("{}{}", self._suggestion_links(events), choose)

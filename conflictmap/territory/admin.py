@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from leaflet.admin import LeafletAdminWidget, LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from conflictmap import mapwidgets
 from conflictmap.territory import editorial
 from conflictmap.territory.models import (
     Confidence,
@@ -41,12 +42,35 @@ def _context_plugin() -> dict:
 
 
 class OfflineContextWidget(LeafletAdminWidget):
-    """django-leaflet's admin widget plus our offline context script (after Leaflet itself)."""
+    """django-leaflet's admin widget plus our offline context script (after Leaflet itself),
+    started without an inline script (conflictmap/mapwidgets.py): the map's and the field's
+    options go into a data attribute of the map's container."""
 
     @property
     def media(self) -> forms.Media:
         plugin = _context_plugin()
-        return super().media + forms.Media(js=plugin["js"], css={"screen": plugin["css"]})
+        return super().media + forms.Media(
+            js=[mapwidgets.SCRIPT, *plugin["js"]], css={"screen": plugin["css"]}
+        )
+
+    def get_context(self, name: str, value: object, attrs: dict | None) -> dict:
+        context = super().get_context(name, value, attrs)
+        options = mapwidgets.leaflet_map_options(
+            context["id_map"],
+            loadevent=context["loadevent"],
+            settings_overrides=context["settings_overrides"] or {},
+        )
+        # What django-leaflet's widget template assigns to its `geodjango_<id>` global.
+        options["widget"] = {
+            "fieldId": context["id_css"],
+            "modifiable": context["modifiable"],
+            "geomType": context["widget"]["attrs"]["geom_name"],
+            "srid": context["widget"]["attrs"]["map_srid"],
+            "fieldStoreClass": context["field_store_class"],
+            "geometryFieldClass": context["geometry_field_class"],
+        }
+        context["leaflet_options"] = json.dumps(options)
+        return context
 
 
 class OfflineContextMixin(LeafletGeoAdminMixin):
@@ -55,6 +79,7 @@ class OfflineContextMixin(LeafletGeoAdminMixin):
     draw from the json_script this adds to the change form (no globals)."""
 
     widget = OfflineContextWidget
+    map_template = "territory/map_widget.html"
     change_form_template = "admin/map_context/change_form.html"
     #: "labels": places by population as the view zooms in; "points": every place as a point.
     context_places = "labels"
@@ -365,9 +390,10 @@ class FactionAdmin(ReasonAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description="Colour", ordering="colour")
     def swatch(self, obj: Faction) -> str:
+        # An SVG fill, not a style attribute: the Content-Security-Policy refuses those.
         return format_html(
-            '<span style="display:inline-block;width:1.2em;height:1.2em;background:{};'
-            'border:1px solid #555;vertical-align:middle"></span> {}',
+            '<svg width="16" height="16" aria-hidden="true"><rect x="0.5" y="0.5" width="15" '
+            'height="15" fill="{}" stroke="#555"/></svg> {}',
             obj.colour,
             obj.colour,
         )

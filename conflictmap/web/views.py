@@ -29,3 +29,18 @@ def map_page(request: HttpRequest) -> HttpResponse:
         )
         response.headers["Content-Language"] = lang
     return response
+
+
+def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """django-axes' answer to a sign-in while its user name and address are locked out: the
+    admin's page saying so and for how long, HTTP 429 (AXES_LOCKOUT_CALLABLE)."""
+    from axes.helpers import get_client_username
+
+    context = {
+        "username": get_client_username(request, credentials) or "",
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "minutes": round(settings.AXES_COOLOFF_TIME.total_seconds() / 60),
+        "site_title": "conflictmap",
+        "site_header": "conflictmap editors",
+    }
+    return render(request, "admin/locked_out.html", context, status=429)

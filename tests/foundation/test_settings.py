@@ -33,6 +33,9 @@ SETTING_OF = {
     "CELERY_TASK_SOFT_TIME_LIMIT": "s.CELERY_TASK_SOFT_TIME_LIMIT",
     "CELERY_TASK_TIME_LIMIT": "s.CELERY_TASK_TIME_LIMIT",
     "LOG_LEVEL": "s.LOGGING['root']['level']",
+    "AXES_FAILURE_LIMIT": "s.AXES_FAILURE_LIMIT",
+    "AXES_COOLOFF_MINUTES": "s.AXES_COOLOFF_TIME.total_seconds() / 60",
+    "TRUSTED_PROXY_COUNT": "s.TRUSTED_PROXY_COUNT",
 }
 PRINT_SETTINGS = (
     "import json; from django.conf import settings as s; print(json.dumps({"
@@ -75,6 +78,9 @@ WRONG = {
     "INGEST_FETCH_TIMEOUT=30s": "INGEST_FETCH_TIMEOUT='30s' is not a whole number of at least 1 (e.g. 30)",
     "INGEST_FETCH_ALLOW=10.0.0.0/8,not a host!": "INGEST_FETCH_ALLOW: 'not a host!' is neither a host name nor an IP network (e.g. 10.0.0.0/8)",
     "CELERY_TASK_SOFT_TIME_LIMIT=1000": "CELERY_TASK_SOFT_TIME_LIMIT (1000) must be less than CELERY_TASK_TIME_LIMIT (960), so that a task can stop cleanly before its worker is killed",
+    "AXES_FAILURE_LIMIT=0": "AXES_FAILURE_LIMIT='0' is not a whole number of at least 1 (e.g. 5)",
+    "AXES_COOLOFF_MINUTES=15m": "AXES_COOLOFF_MINUTES='15m' is not a whole number of at least 1 (e.g. 15)",
+    "TRUSTED_PROXY_COUNT=one": "TRUSTED_PROXY_COUNT='one' is not a whole number of at least 0 (e.g. 0)",
     "LOG_LEVEL=verbose": "LOG_LEVEL='verbose' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     "REDIS_URL=127.0.0.1:6379": "REDIS_URL is not a Redis URL: it must start with redis://, rediss:// or unix://",
     "DATABASE_URL=mysqlx://127.0.0.1/x": "DATABASE_URL is not a usable database URL: Scheme 'mysqlx://' is unknown",
@@ -119,6 +125,9 @@ SPELLINGS = {
     "CELERY_TASK_SOFT_TIME_LIMIT": [("0", None), ("10", 10)],
     "CELERY_TASK_TIME_LIMIT": [("30", 30), ("0", None)],
     "LOG_LEVEL": [("warning", "WARNING"), ("ERROR", "ERROR")],
+    "AXES_FAILURE_LIMIT": [("1", 1), (" 10 ", 10)],
+    "AXES_COOLOFF_MINUTES": [("1", 1), ("60", 60)],
+    "TRUSTED_PROXY_COUNT": [("0", 0), ("2", 2)],
 }
 
 
@@ -149,6 +158,9 @@ DEFAULTS = {
     "CELERY_TASK_SOFT_TIME_LIMIT": (900, 900),
     "CELERY_TASK_TIME_LIMIT": (960, 960),
     "LOG_LEVEL": ("INFO", "INFO"),
+    "AXES_FAILURE_LIMIT": (5, 5),
+    "AXES_COOLOFF_MINUTES": (15, 15),
+    "TRUSTED_PROXY_COUNT": (0, 0),
 }
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from conflictmap.events.models import SUB_EVENT_TYPES, EventType
 from conflictmap.territory.models import Confidence, Faction
+from tests.conftest import wait_until
 
 from .conftest import ALEPPO
 
@@ -251,20 +252,22 @@ def test_the_arabic_map_on_a_phone_is_translated_mirrored_and_fits(browser, live
         )
         assert legend_names and set(legend_names) <= names_ar
         # km² formatted by Intl.NumberFormat for Arabic (the browser's digits for "ar").
-        page.wait_for_function(
+        wait_until(
+            page,
             """() => [...document.querySelectorAll('#legend td.num')].some((c) =>
                  c.textContent !== '–'
                  && c.textContent === new Intl.NumberFormat('ar').format(
                    Number(c.textContent.replace(/[٠-٩]/g, (d) => '٠١٢٣٤٥٦٧٨٩'.indexOf(d))
-                     .replace(/[^0-9]/g, ''))))"""
+                     .replace(/[^0-9]/g, ''))))""",
         )
         # The actor filter lists factions by their Arabic names; event types are translated.
         assert "هيئة تحرير الشام" in page.locator("#filter-actor").inner_text()
         assert "معارك" in page.locator("#filter-type").inner_text()
         # Dates in sentences are the language's own: "from 25 Nov. 2024 to 1 Dec. 2024".
-        page.wait_for_function(
+        wait_until(
+            page,
             """() => { const text = document.getElementById('event-count').textContent;
-                       return text.includes('إلى') && text.includes('ديسمبر'); }"""
+                       return text.includes('إلى') && text.includes('ديسمبر'); }""",
         )
         # Controls mirror: the step-back button sits right of the slider in right-to-left.
         back = page.locator("#step-back").bounding_box()
@@ -272,7 +275,7 @@ def test_the_arabic_map_on_a_phone_is_translated_mirrored_and_fits(browser, live
         assert back["x"] > slider["x"]
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         # The permalink and the language links keep the view and carry the chosen language.
-        page.wait_for_function("location.search.includes('lang=ar')")
+        wait_until(page, "location.search.includes('lang=ar')")
         english = page.locator('#lang-switch a[data-lang="en"]').get_attribute("href")
         assert "date=2024-12-01" in english and "lang=en" in english
         # No English left by the scripts either: every text node outside the map and outside
@@ -292,7 +295,7 @@ def test_the_arabic_map_on_a_phone_is_translated_mirrored_and_fits(browser, live
 def test_switching_to_arabic_keeps_the_view_and_shows_arabic_names(map_page, demo):
     map_page.open("?date=2024-12-05&window=14&type=Battles")
     page = map_page.page
-    page.wait_for_function("location.search.includes('window=14')")
+    wait_until(page, "location.search.includes('window=14')")
     page.locator('#lang-switch a[data-lang="ar"]').click()
     map_page.wait_for_date("2024-12-05")
     assert page.evaluate("document.documentElement.lang") == "ar"

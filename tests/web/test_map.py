@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tests.conftest import wait_until
+
 from .conftest import ALEPPO, MANBIJ
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -92,7 +94,7 @@ def test_a_permalink_restores_the_date_the_view_the_layers_and_the_filters(map_p
     )
     page = map_page.page
     assert page.locator("#date-label").inner_text() == "2024-12-05"
-    page.wait_for_function("location.search.includes('window=14')")
+    wait_until(page, "location.search.includes('window=14')")
     view = map_page.view()
     assert (view["lat"], view["lng"], view["z"]) == (36.5, 37.9, 9)
     assert page.locator('#layers input[value="zones"]').is_checked()
@@ -102,7 +104,7 @@ def test_a_permalink_restores_the_date_the_view_the_layers_and_the_filters(map_p
 
     page.locator("#step-forward").click()
     map_page.wait_for_date("2024-12-06")
-    page.wait_for_function("location.search.includes('date=2024-12-06')")
+    wait_until(page, "location.search.includes('date=2024-12-06')")
     again = page.url
     map_page.open(again.split("/", 3)[3])
     assert page.locator("#date-label").inner_text() == "2024-12-06"
@@ -151,7 +153,7 @@ def test_clicking_the_area_chart_moves_the_slider(map_page, demo):
     box = chart.bounding_box()
     page.mouse.move(box["x"] + 5, box["y"] + box["height"] / 2)
     page.mouse.click(box["x"] + 5, box["y"] + box["height"] / 2)
-    page.wait_for_function("document.getElementById('date-label').textContent < '2024-12-01'")
+    wait_until(page, "document.getElementById('date-label').textContent < '2024-12-01'")
 
 
 def test_the_page_fits_a_phone_screen_and_is_usable_by_keyboard(browser, live_server, demo):
@@ -216,25 +218,23 @@ def test_event_filters_by_type_actor_and_text_match_the_database(map_page, demo)
     map_page.open("?date=2024-12-10&window=30&layers=events")
     page = map_page.page
     count = page.locator("#event-count")
-    page.wait_for_function("document.getElementById('event-count').textContent.includes('event')")
+    wait_until(page, "document.getElementById('event-count').textContent.includes('event')")
     assert _count(count.inner_text()) == window.count()
 
     page.locator("#filter-type").select_option("Battles")
-    page.wait_for_function(
-        f"document.getElementById('event-count').textContent.startsWith('{battles.count()} ')"
+    wait_until(
+        page, f"document.getElementById('event-count').textContent.startsWith('{battles.count()} ')"
     )
-    page.wait_for_function("location.search.includes('type=Battles')")
+    wait_until(page, "location.search.includes('type=Battles')")
 
     page.locator("#filter-type").select_option("")
     page.locator("#filter-actor").select_option("sna")
     sna = window.filter(event_actors__faction__slug="sna").distinct().count()
-    page.wait_for_function(
-        f"document.getElementById('event-count').textContent.startsWith('{sna} ')"
-    )
+    wait_until(page, f"document.getElementById('event-count').textContent.startsWith('{sna} ')")
 
     page.locator("#filter-actor").select_option("")
     page.locator("#filter-q").fill("zzzz-no-such-text")
-    page.wait_for_function("document.getElementById('event-count').textContent.startsWith('0 ')")
+    wait_until(page, "document.getElementById('event-count').textContent.startsWith('0 ')")
     assert page.locator(".event-icon").count() == 0
     assert map_page.errors == []
 

@@ -40,7 +40,7 @@ export function createCompareLayer(map, api, { factions = new Map() } = {}) {
         h("th", { scope: "col", class: "num" }, t("compare.lost")),
         h("th", { scope: "col", class: "num" }, t("compare.net")))),
       h("tbody", {}, rows.map((row) => h("tr", { dataset: { faction: row.faction.slug } },
-        h("th", { scope: "row" }, h("span", { class: "swatch", style: `background:${row.faction.colour}` }), names(faction(row.faction), { alt: false })),
+        h("th", { scope: "row" }, h("span", { class: "swatch", style: { background: row.faction.colour } }), names(faction(row.faction), { alt: false })),
         h("td", { class: "num gained" }, formatKm2(row.gained_km2)),
         h("td", { class: "num lost" }, formatKm2(row.lost_km2)),
         h("td", { class: "num", dir: "ltr" }, `${row.net_km2 > 0 ? "+" : ""}${formatKm2(row.net_km2)}`)))),
@@ -68,7 +68,9 @@ export function createCompareLayer(map, api, { factions = new Map() } = {}) {
         onEachFeature: (feature, layer) => {
           const p = feature.properties;
           const words = { faction: localName(faction(p.faction)), area: formatKm2(p.area_km2) };
-          layer.bindTooltip(t(p.kind === "gained" ? "compare.gainedTip" : "compare.lostTip", words), { sticky: true });
+          // A text node: a string would be innerHTML, and the faction's name comes from the data.
+          const tip = t(p.kind === "gained" ? "compare.gainedTip" : "compare.lostTip", words);
+          layer.bindTooltip(document.createTextNode(tip), { sticky: true });
           layer.on("add", () => {
             const el = layer.getElement?.();
             if (el) {

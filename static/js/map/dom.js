@@ -7,6 +7,9 @@ export function h(tag, attrs = {}, ...children) {
     if (value === null || value === undefined || value === false) continue;
     if (key === "class") node.className = value;
     else if (key === "dataset") Object.assign(node.dataset, value);
+    // Properties, never a style attribute: the CSP refuses those, and a value from the data (a
+    // faction's colour) sets one property and cannot add others.
+    else if (key === "style") Object.assign(node.style, value);
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? "" : String(value));
   }
@@ -15,6 +18,16 @@ export function h(tag, attrs = {}, ...children) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
+}
+
+// A link only to a web address: a source URL from an import could be `javascript:...`, which
+// would run when clicked.
+export function isWebAddress(url) {
+  try {
+    return ["http:", "https:"].includes(new URL(url).protocol);
+  } catch {
+    return false;
+  }
 }
 
 export function sourceList(sources) {
@@ -27,8 +40,10 @@ export function sourceList(sources) {
         "li",
         // Titles keep their own direction (an English headline in the Arabic page reads left to right).
         { dir: "auto" },
-        h("a", { href: source.url, target: "_blank", rel: "noopener noreferrer", class: "source-link" },
-          source.title || source.url),
+        isWebAddress(source.url)
+          ? h("a", { href: source.url, target: "_blank", rel: "noopener noreferrer", class: "source-link" },
+            source.title || source.url)
+          : h("span", { class: "source-link" }, source.title || source.url),
         source.publisher ? ` (${source.publisher})` : "",
       ),
     ),

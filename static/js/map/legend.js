@@ -36,7 +36,7 @@ export function createLegend({ factions }) {
       "tr",
       { dataset: { faction: faction.slug } },
       h("th", { scope: "row" },
-        h("span", { class: "swatch", style: `background:${faction.colour}`, "aria-hidden": "true" }),
+        h("span", { class: "swatch", style: { background: faction.colour }, "aria-hidden": "true" }),
         names(faction)),
       h("td", { class: "small" }, (faction.backed_by || [])
         .map((slug) => backerName(factions.get(slug)) || slug).join(t("list.separator")) || "–"),

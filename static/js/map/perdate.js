@@ -133,7 +133,8 @@ export function createFrontLineLayer(map, api, { factions = new Map() } = {}) {
         const sides = (feature.properties.factions || []).map((f) => localName(factions.get(f.slug) || f)).join(" / ");
         const km = feature.properties.length_km;
         const length = km != null ? ` (${t("frontline.length", { km: formatNumber(Math.round(km)) })})` : "";
-        layer.bindTooltip(`${t("frontline.tip", { sides })}${length}`, { sticky: true });
+        // A text node: a string would be innerHTML, and the sides are faction names from the data.
+        layer.bindTooltip(document.createTextNode(`${t("frontline.tip", { sides })}${length}`), { sticky: true });
       },
     });
   }
