@@ -191,6 +191,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: a visitor's safe requests may read from the replica, when there is one.
     "conflictmap.replica.PublicReadsMiddleware",
+    # Visitors' API requests: rate limit and statement time limit (conflictmap/api/guard.py).
+    "conflictmap.api.guard.PublicApiGuard",
+    # Responses made for a signed-in user may show drafts: never kept by a shared cache.
+    "conflictmap.api.guard.private_when_signed_in",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -355,6 +359,16 @@ INGEST_MAX_UPLOAD_BYTES = env_int("INGEST_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, m
 # file above 2.5 MiB goes to a temporary file rather than memory while it is uploaded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# The public API under abuse (conflictmap/api/guard.py): at most RATE_LIMIT requests per client
+# address in a window of seconds ("600/60"; "off": none), and each SQL statement of a visitor's
+# API request stopped after PUBLIC_STATEMENT_TIMEOUT seconds (503; 0: no limit).
+RATE_LIMIT = os.environ.get("RATE_LIMIT", "600/60").strip()
+if not re.fullmatch(r"(?i)off|0*[1-9]\d*/0*[1-9]\d*", RATE_LIMIT):
+    raise ImproperlyConfigured(
+        f"RATE_LIMIT={RATE_LIMIT!r} is not requests/seconds (e.g. 600/60) or off"
+    )
+PUBLIC_STATEMENT_TIMEOUT = env_int("PUBLIC_STATEMENT_TIMEOUT", 10)
 
 # Map: tiles are configurable; with no tile server reachable the map still draws our own layers.
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")

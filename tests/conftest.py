@@ -32,6 +32,13 @@ def named_factory(model, label: str):
     return make
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limit(settings):
+    """The API's rate limit is off in tests (a browser test alone makes hundreds of requests
+    from one address); tests/security/test_api_abuse.py turns it on."""
+    settings.RATE_LIMIT = "off"
+
+
 @pytest.fixture
 def make_faction(db):
     from conflictmap.territory.models import Faction

@@ -12,7 +12,11 @@ ERROR_SCHEMA = {
     "required": ["error", "parameter"],
     "properties": {
         "error": {"type": "string", "description": "What is wrong, in words."},
-        "parameter": {"type": "string", "description": "Name of the bad parameter."},
+        "parameter": {
+            "type": "string",
+            "nullable": True,
+            "description": "Name of the bad parameter (null when no parameter is at fault).",
+        },
     },
 }
 
@@ -37,6 +41,21 @@ def openapi_document() -> dict[str, Any]:
                     "304": {"description": "Not modified (If-None-Match matched the ETag)."},
                     "400": {
                         "description": "Bad parameter",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                    "429": {
+                        "description": "Too many requests from this address (RATE_LIMIT); "
+                        "Retry-After says in how many seconds to try again.",
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                    "503": {
+                        "description": "The query took longer than PUBLIC_STATEMENT_TIMEOUT "
+                        "and was stopped: ask for less, or try again later.",
                         "content": {
                             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
                         },

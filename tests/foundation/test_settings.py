@@ -36,6 +36,8 @@ SETTING_OF = {
     "AXES_FAILURE_LIMIT": "s.AXES_FAILURE_LIMIT",
     "AXES_COOLOFF_MINUTES": "s.AXES_COOLOFF_TIME.total_seconds() / 60",
     "TRUSTED_PROXY_COUNT": "s.TRUSTED_PROXY_COUNT",
+    "RATE_LIMIT": "s.RATE_LIMIT",
+    "PUBLIC_STATEMENT_TIMEOUT": "s.PUBLIC_STATEMENT_TIMEOUT",
 }
 PRINT_SETTINGS = (
     "import json; from django.conf import settings as s; print(json.dumps({"
@@ -81,6 +83,9 @@ WRONG = {
     "AXES_FAILURE_LIMIT=0": "AXES_FAILURE_LIMIT='0' is not a whole number of at least 1 (e.g. 5)",
     "AXES_COOLOFF_MINUTES=15m": "AXES_COOLOFF_MINUTES='15m' is not a whole number of at least 1 (e.g. 15)",
     "TRUSTED_PROXY_COUNT=one": "TRUSTED_PROXY_COUNT='one' is not a whole number of at least 0 (e.g. 0)",
+    "RATE_LIMIT=lots": "RATE_LIMIT='lots' is not requests/seconds (e.g. 600/60) or off",
+    "RATE_LIMIT=0/60": "RATE_LIMIT='0/60' is not requests/seconds (e.g. 600/60) or off",
+    "PUBLIC_STATEMENT_TIMEOUT=10s": "PUBLIC_STATEMENT_TIMEOUT='10s' is not a whole number of at least 0 (e.g. 10)",
     "LOG_LEVEL=verbose": "LOG_LEVEL='verbose' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     "REDIS_URL=127.0.0.1:6379": "REDIS_URL is not a Redis URL: it must start with redis://, rediss:// or unix://",
     "DATABASE_URL=mysqlx://127.0.0.1/x": "DATABASE_URL is not a usable database URL: Scheme 'mysqlx://' is unknown",
@@ -128,6 +133,8 @@ SPELLINGS = {
     "AXES_FAILURE_LIMIT": [("1", 1), (" 10 ", 10)],
     "AXES_COOLOFF_MINUTES": [("1", 1), ("60", 60)],
     "TRUSTED_PROXY_COUNT": [("0", 0), ("2", 2)],
+    "RATE_LIMIT": [("off", "off"), (" 120/60 ", "120/60")],
+    "PUBLIC_STATEMENT_TIMEOUT": [("0", 0), ("30", 30)],
 }
 
 
@@ -161,6 +168,8 @@ DEFAULTS = {
     "AXES_FAILURE_LIMIT": (5, 5),
     "AXES_COOLOFF_MINUTES": (15, 15),
     "TRUSTED_PROXY_COUNT": (0, 0),
+    "RATE_LIMIT": ("600/60", "600/60"),
+    "PUBLIC_STATEMENT_TIMEOUT": (10, 10),
 }
 
 

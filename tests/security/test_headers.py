@@ -119,7 +119,8 @@ def test_the_admin_and_its_map_widgets_work_under_the_policy(chromium):
     assert widget.locator(".leaflet-overlay-pane path.leaflet-interactive").count() == 1
     assert widget.locator(".leaflet-draw-toolbar").count() >= 1
     assert page.locator("#id_geom").input_value().startswith('{"type":')
-    # Saving the form unchanged goes through (CSRF and the admin's own scripts work).
+    # Saving the form unchanged (with its reason) goes through: CSRF and the admin's scripts work.
+    page.fill("#id_change_reason", "checked under the Content-Security-Policy")
     page.click("input[name=_save]")
     page.wait_for_url(f"{page.base}{reverse('admin:territory_zoneversion_changelist')}")
     assert page.locator(".messagelist .success").count() == 1

@@ -39,7 +39,7 @@ export function renderTimeline(data, { factions = new Map() } = {}) {
         dataset: { from: period.from, to: period.to || "", status: period.status, holder: period.holder?.slug || "" },
       },
       period.holder
-        ? h("span", { class: "swatch", style: `background:${(factions.get(period.holder.slug) || period.holder).colour}`, "aria-hidden": "true" })
+        ? h("span", { class: "swatch", style: { background: (factions.get(period.holder.slug) || period.holder).colour }, "aria-hidden": "true" })
         : null,
       h("span", { class: "control-line" }, periodLine(period, index, factions)),
       period.confidence ? h("span", { class: "small" }, ` (${tv("confidence", period.confidence)})`) : null,

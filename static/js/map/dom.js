@@ -9,6 +9,7 @@ export function h(tag, attrs = {}, ...children) {
     else if (key === "dataset") Object.assign(node.dataset, value);
     // Properties, never a style attribute: the CSP refuses those, and a value from the data (a
     // faction's colour) sets one property and cannot add others.
+    else if (key === "style" && typeof value === "string") node.style.cssText = value;
     else if (key === "style") Object.assign(node.style, value);
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? "" : String(value));
