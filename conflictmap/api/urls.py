@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from conflictmap.api import views
 
@@ -10,8 +10,10 @@ urlpatterns = [
     path("api/v1/stats/area", views.stats_area, name="api-stats-area"),
     path("api/v1/stats/events", views.stats_events, name="api-stats-events"),
     path("api/v1/events", views.events, name="api-events"),
-    path(
-        "api/v1/tiles/events/<int:z>/<int:x>/<int:y>.mvt",
+    # Signed numbers, so that a negative x or y reaches the view's validation (a documented 400)
+    # instead of the resolver's undocumented 404.
+    re_path(
+        r"^api/v1/tiles/events/(?P<z>-?\d+)/(?P<x>-?\d+)/(?P<y>-?\d+)\.mvt$",
         views.event_tile,
         name="api-event-tile",
     ),

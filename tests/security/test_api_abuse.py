@@ -164,3 +164,24 @@ def test_a_response_made_for_a_signed_in_user_is_private(client, admin_client, u
     visitors = client.get(url)
     assert "private" not in visitors.get("Cache-Control", "")
     assert visitors.status_code == 200
+
+
+# --- parameters ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/api/v1/tiles/events/0/0/-1.mvt", "y"),  # was the resolver's 404, not in the schema
+        ("/api/v1/tiles/events/3/-2/0.mvt", "x"),
+        ("/api/v1/tiles/events/-1/0/0.mvt", "z"),
+        ("/api/v1/tiles/events/23/0/0.mvt", "z"),
+        ("/api/v1/tiles/events/2/4/0.mvt", "x"),
+        ("/api/v1/tiles/events/99999999999999999999/0/0.mvt", "z"),
+    ],
+)
+def test_a_tile_out_of_range_is_a_documented_400(client, url, parameter):
+    response = client.get(url)
+    assert response.status_code == 400
+    assert response.json()["parameter"] == parameter
