@@ -235,13 +235,27 @@ def test_factions_list_their_backers(client, make_faction):
 
 
 def test_extent_spans_published_zones_and_events(client, make_event, make_version):
+    from django.contrib.gis.geos import Point
+
+    from conflictmap.territory.models import Status
+    from tests.conftest import square
+
     make_event(date=dt.date(2024, 12, 20))
     make_version(valid_from=dt.date(2024, 11, 27), valid_to=dt.date(2024, 12, 1))
+    # Drafts before, after and far outside the published data: none may stretch the extent.
+    make_event(date=dt.date(2025, 3, 1), status=Status.DRAFT, geom=Point(20.0, 20.0, srid=4326))
+    make_version(
+        valid_from=dt.date(2024, 1, 1),
+        valid_to=dt.date(2024, 2, 1),
+        status=Status.DRAFT,
+        geom=square(20.0, 20.0),
+    )
 
     data = client.get("/api/v1/extent").json()
 
     assert data["first_date"] == "2024-11-27" and data["last_date"] == "2024-12-20"
-    assert len(data["bbox"]) == 4
+    west, south, east, north = data["bbox"]
+    assert west > 30 and south > 30, data["bbox"]  # the drafts at 20°E 20°N are not in it
 
 
 def test_every_feature_collection_passes_the_rfc7946_schema(
