@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_init, worker_process_init
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
@@ -21,6 +22,19 @@ from . import pipeline
 from .pipeline import queueing
 
 COMMON = {"acks_late": True, "reject_on_worker_lost": True, "max_retries": 8}
+
+
+@worker_init.connect
+@worker_process_init.connect
+def warm_extraction(**_kwargs) -> None:
+    """Load spaCy and its matcher when a worker starts (about a second, several on a busy
+    machine), in the parent before the pool forks so its processes share it, rather than
+    inside the first report's task and its time limit."""
+    from .extraction import triggers
+
+    triggers.matcher()
+
+
 BACKOFF_MAX = 600
 
 

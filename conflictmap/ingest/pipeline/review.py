@@ -73,39 +73,38 @@ def _lock_pending(candidate: Candidate) -> Candidate:
     return locked
 
 
-def _slugs(actors: list[dict]) -> set[str]:
-    return {a["slug"] for a in actors or [] if a.get("slug")}
-
-
 def group_report_candidates(report_id: int) -> int:
     """Attach each pending candidate of a report to the lead candidate of another report that
     tells the same event (GROUP_KM, GROUP_DAYS, same sub-type, an actor in common or none named
-    on either side), so editors review each event once; returns how many were attached. Runs in
-    the caller's transaction."""
-    attached = 0
-    mine = Candidate.objects.filter(
-        report_id=report_id, state=Candidate.State.PENDING, lead__isnull=True,
-        geom__isnull=False, date__isnull=False,
-    ).exclude(sub_event_type="")  # fmt: skip
-    for c in mine:
-        others = Candidate.objects.raw(
-            "SELECT o.* FROM ingest_candidate o, ingest_candidate c"
-            " WHERE c.id = %s AND o.report_id <> c.report_id AND o.state = 'pending'"
-            " AND o.lead_id IS NULL AND o.sub_event_type = c.sub_event_type"
-            " AND o.date BETWEEN c.date - %s AND c.date + %s"
-            " AND ST_DWithin(o.geom::geography, c.geom::geography, %s)"
-            " ORDER BY ST_Distance(o.geom::geography, c.geom::geography), abs(o.date - c.date),"
-            " o.id",
-            [c.pk, GROUP_DAYS, GROUP_DAYS, GROUP_KM * 1000.0],
-        )
-        mine_slugs = _slugs(c.actors)
-        for o in others:
-            theirs = _slugs(o.actors)
-            if mine_slugs & theirs or not (mine_slugs or theirs):
-                Candidate.objects.filter(pk=c.pk).update(lead=o)
-                attached += 1
-                break
-    return attached
+    on either side), so editors review each event once; returns how many were attached. One
+    statement, in the caller's transaction; the bounding box lets the spatial index narrow the
+    search before distances are measured on the geography type."""
+    from django.db import connection
+
+    # A degree of longitude is shortest at Syria's northern edge (37.5 N): 88 km.
+    degrees = GROUP_KM / 88.0
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE ingest_candidate AS c SET lead_id = m.lead FROM ("
+            " SELECT DISTINCT ON (c.id) c.id, o.id AS lead"
+            " FROM ingest_candidate c JOIN ingest_candidate o"
+            "  ON o.report_id <> c.report_id AND o.state = 'pending' AND o.lead_id IS NULL"
+            "  AND o.sub_event_type = c.sub_event_type"
+            "  AND o.date BETWEEN c.date - %(days)s AND c.date + %(days)s"
+            "  AND o.geom && ST_Expand(c.geom, %(degrees)s)"
+            "  AND ST_DWithin(o.geom::geography, c.geom::geography, %(metres)s)"
+            " WHERE c.report_id = %(report)s AND c.state = 'pending' AND c.lead_id IS NULL"
+            "  AND c.sub_event_type <> ''"
+            "  AND (EXISTS (SELECT 1 FROM jsonb_array_elements(c.actors) a,"
+            "               jsonb_array_elements(o.actors) b WHERE a->>'slug' = b->>'slug')"
+            "       OR (jsonb_array_length(c.actors) = 0 AND jsonb_array_length(o.actors) = 0))"
+            " ORDER BY c.id, ST_Distance(o.geom::geography, c.geom::geography),"
+            "  abs(o.date - c.date), o.id"
+            ") AS m WHERE c.id = m.id",
+            {"days": GROUP_DAYS, "degrees": degrees, "metres": GROUP_KM * 1000.0,
+             "report": report_id},
+        )  # fmt: skip
+        return cur.rowcount
 
 
 def _review_group(c: Candidate, state: str, user, event: Event | None = None) -> None:
