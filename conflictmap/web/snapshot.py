@@ -29,6 +29,7 @@ else in OUT_DIR is touched.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import hashlib
@@ -44,6 +45,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.db import connections, transaction
 from django.template.loader import render_to_string
 from django.test.utils import override_settings
 from django.utils import translation
@@ -54,6 +56,7 @@ from conflictmap.events import tiles as event_tiles
 from conflictmap.events.models import Place
 from conflictmap.geojson import query_cursor, render_features, render_query
 from conflictmap.gis import WEB_MERCATOR_HALF_WIDTH_M
+from conflictmap.replica import PRIMARY
 from conflictmap.territory import control, series
 from conflictmap.territory import queries as territory
 from conflictmap.territory.models import visible
@@ -347,6 +350,21 @@ def static_files() -> Iterator[tuple[str, bytes]]:
 # --- the whole site --------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def one_snapshot() -> Iterator[None]:
+    """Every read of a publication sees the same committed data, so its files agree with each
+    other: one REPEATABLE READ transaction (what editors commit meanwhile goes into the next run).
+    Inside a caller's transaction (a test's), that one holds the reads together already."""
+    connection = connections[PRIMARY]
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic(using=PRIMARY):
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
+
+
 def publish(
     out_dir: Path,
     *,
@@ -358,6 +376,13 @@ def publish(
     """Write (or bring up to date) the static site in `out_dir`; returns a summary."""
     if base_url and not base_url.endswith("/"):
         base_url += "/"
+    with one_snapshot():
+        return _publish(out_dir, first, last, base_url, max_compare_dates)
+
+
+def _publish(
+    out_dir: Path, first: dt.date | None, last: dt.date | None, base_url: str, max_dates: int
+) -> dict[str, Any]:
     extent = event_sql.data_extent(events_in_bbox=True)
     first = first or extent.first
     last = last or extent.last
@@ -376,7 +401,7 @@ def publish(
         head = {"date": day.isoformat(), "tolerance_m": territory.FRONT_TOLERANCE_M}
         lines = render_features(state.frontline_features(found), head=head)
         site.put(f"data/frontlines/{day}.geojson", lines)
-    for a, b in compare_pairs(dates, max_compare_dates):
+    for a, b in compare_pairs(dates, max_dates):
         site.put(f"data/changes/{a}_{b}.geojson", territory.changes_collection(a, b))
         moved = render_query(
             control.control_changes(a, b, staff=False),
