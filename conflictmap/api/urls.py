@@ -10,10 +10,10 @@ urlpatterns = [
     path("api/v1/stats/area", views.stats_area, name="api-stats-area"),
     path("api/v1/stats/events", views.stats_events, name="api-stats-events"),
     path("api/v1/events", views.events, name="api-events"),
-    # Signed numbers, so that a negative x or y reaches the view's validation (a documented 400)
-    # instead of the resolver's undocumented 404.
+    # Any segment, so that a negative or non-numeric z, x or y reaches the view's validation (a
+    # documented 400 naming it) instead of the resolver's undocumented 404.
     re_path(
-        r"^api/v1/tiles/events/(?P<z>-?\d+)/(?P<x>-?\d+)/(?P<y>-?\d+)\.mvt$",
+        r"^api/v1/tiles/events/(?P<z>[^/]+)/(?P<x>[^/]+)/(?P<y>[^/]+)\.mvt$",
         views.event_tile,
         name="api-event-tile",
     ),
