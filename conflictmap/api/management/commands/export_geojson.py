@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from conflictmap.api import params as P
+from conflictmap.api import state
 from conflictmap.events import queries as event_sql
 from conflictmap.geojson import feature_collection, parallel_feature_batches, stream_query
 from conflictmap.territory import queries as territory
@@ -77,8 +78,8 @@ class Command(BaseCommand):
             return stream_query(event_sql.features(flt))
         if kind == "zones":
             if date:
-                query = territory.zones_at(date, bbox=bbox, staff=staff)
-                return stream_query(query, head={"date": date.isoformat()})
+                # The same bytes as /api/v1/zones?date= (its head says the days the state lasts).
+                return [state.zones_body(state.state_at(date, bbox, staff=staff))]
             if start and end:
                 query = territory.zones_between(start, end, bbox=bbox, staff=staff)
                 return stream_query(query, head={"from": start.isoformat(), "to": end.isoformat()})
