@@ -181,6 +181,19 @@ def test_arabic_reports_follow_the_same_rules(gaz):
     assert extract.extract("سيطرت الفصائل على حلب عام 2016.", friday, gaz) == []
 
 
+def test_arabic_announced_control_is_a_capture_and_bombing_by_aircraft_an_air_strike(gaz):
+    sunday = dt.date(2024, 12, 8)
+    announced = one(gaz, "أعلنت هيئة تحرير الشام يوم السبت السيطرة الكاملة على مدينة حمص.", sunday)
+    assert (announced.sub_event_type, actor1(announced), announced.date) == (
+        "Non-state actor overtakes territory", "hts", dt.date(2024, 12, 7),
+    )  # fmt: skip
+    # قصف is any bombardment: the aircraft make it an air strike, guns keep it shelling.
+    by_air = one(gaz, "قصفت طائرات حربية تابعة لقوات النظام مدينة إدلب يوم الاثنين.", sunday)
+    assert by_air.sub_event_type == "Air/drone strike"
+    by_guns = one(gaz, "قصفت مدفعية قوات النظام مدينة إدلب يوم الاثنين.", sunday)
+    assert by_guns.sub_event_type == "Shelling/artillery/missile attack"
+
+
 def test_each_stage_reports_its_time_when_asked(gaz):
     timings: dict[str, float] = {}
     extract.extract("HTS captured Saraqib on Thursday, killing at least eight.", FRIDAY, gaz,

@@ -201,7 +201,9 @@ def english_triggers(sentence: str) -> list[Trigger]:
 _P = r"(?<![\w])(?:و|ف)?"
 AR_PATTERNS: list[tuple[str, re.Pattern]] = [
     (CAPTURE, re.compile(_P + r"(?:سيطر(?:ت|وا)?(?![\w])|(?:اعلن\w*|تعلن) [^.،]{0,60}?سيطرت\w*|"
-                         r"سيطرت(?:ه|ها|هم) (?:الكامله )?علي|بعد سيطرت\w* علي)")),
+                         r"سيطرت(?:ه|ها|هم) (?:الكامله )?علي|بعد سيطرت\w* علي|"
+                         # "أعلنت الهيئة السيطرة الكاملة على مدينة حمص": the announced noun
+                         r"(?:اعلن\w*|تعلن) [^.،]{0,60}?السيطره (?:الكامله |التامه )?علي)")),
     (CAPTURE, re.compile(_P + r"(?:دخل(?:ت|وا)?|استعاد(?:ت|وا)?|انتزع(?:ت|وا)?)(?![\w])")),
     (CAPTURE, re.compile(_P + r"اعاده (?:الامن|السيطره)")),
     (SHELL, re.compile(_P + r"قصف(?:ت|وا)?(?![\w])")),
@@ -329,6 +331,7 @@ PROTESTERS = re.compile(r"\bprotesters?\b|\bdemonstrators?\b|\bprotests?\b|\bcro
 AGREEMENT_WORDS = re.compile(
     r"\b(?:deal|agreement|ceasefire|truce|accord|memorandum)\b|اتفاق|هدنه|وقف اطلاق النار"
 )
+AR_AIRCRAFT = re.compile(r"طا(?:ئ|ي)ر|طيران|مسير|غار(?:ه|ات)")  # folded: ئ -> ي
 DRONE_OR_MISSILE = re.compile(r"\bdrones?\b|\bmissiles?\b|\baircraft\b|\brockets?\b|مسير|صاروخ")
 
 
@@ -345,7 +348,10 @@ def sub_type(verb_class: str, clause_lower: str, passive: bool = False) -> str |
             return "Excessive force against protesters"  # "fired to disperse protesters"
         if not re.search(r"shell|قصف|missile|rocket|صاروخ|قذائف|mortar", clause_lower):
             return None  # "fired" at something else: shots in the air, tear gas
-        return CHEMICAL if cue == CHEMICAL else SHELLING
+        if cue == CHEMICAL:
+            return CHEMICAL
+        # Arabic قصف is any bombardment: "قصفت طائرات حربية" is an air strike, told by the aircraft.
+        return AIR if AR_AIRCRAFT.search(clause_lower) else SHELLING
     if verb_class in (STRIKE, LIGHT):
         # "struck" or "carried out" what? Only a weapon makes it an attack from afar.
         if cue == IED:
