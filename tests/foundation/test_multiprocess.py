@@ -159,7 +159,9 @@ def test_two_web_processes_and_two_workers_share_one_database_and_redis(deployme
     editor = Browser(web_a)
     editor.sign_in("editor", PASSWORD)
     feed_run = upload(editor, "feed", "multi.rss", feed(N))
-    acled_run = upload(editor.at(web_b), "acled", "acled.csv", (SAMPLES / "acled_sample.csv").read_bytes())  # fmt: skip
+    # Published at upload (the superuser is a publisher): imports create drafts otherwise, and
+    # the visitors' answers compared below show published data only.
+    acled_run = upload(editor.at(web_b), "acled", "acled.csv", (SAMPLES / "acled_sample.csv").read_bytes(), publish="on")  # fmt: skip
 
     def runs_done() -> bool:
         states = set(ImportRun.objects.values_list("state", flat=True))
@@ -212,7 +214,7 @@ def test_two_web_processes_and_two_workers_share_one_database_and_redis(deployme
     assert get(web_b, zones_path) == zones_before
     upload(
         editor.at(web_b), "zones", "control_map.geojson", (SAMPLES / "control_map.geojson").read_bytes(),
-        faction="test-holder", date=ZONES_DAY,
+        faction="test-holder", date=ZONES_DAY, publish="on", url="https://example.org/control-map",
     )  # fmt: skip
     assert wait_for(runs_done, 60, step=0.5)
     assert ZoneVersion.objects.filter(valid_from=dt.date.fromisoformat(ZONES_DAY)).exists()
