@@ -264,7 +264,11 @@ def event_archive(flt: event_sql.EventFilter, bbox: tuple[float, float, float, f
     for tile_id in sorted(tiles):
         # mtime=0: the same tile gzips to the same bytes, so an unchanged archive stays unchanged.
         writer.write_tile(tile_id, gzip.compress(tiles[tile_id], mtime=0))
+    # The header's bounds are WGS84 degrees as int32 (x 1e7): an extent past the antimeridian or
+    # the poles (a stray geometry) would not fit; the archive still holds every tile.
     west, south, east, north = bbox
+    west, east = (min(max(v, -180.0), 180.0) for v in (west, east))
+    south, north = (min(max(v, -85.0511287), 85.0511287) for v in (south, north))
     header = {
         "tile_type": TileType.MVT,
         "tile_compression": Compression.GZIP,

@@ -280,7 +280,7 @@ def test_visitors_read_the_replica_and_an_editor_reads_the_primary_and_sees_thei
     editor.sign_in("editor", "a-long-passphrase-1")
 
     # The editor adds a faction through the admin, and sees it at once everywhere.
-    fields = {"name": "Replica Test Front", "slug": "replica-test-front", "kind": "other", "colour": "#123456"}  # fmt: skip
+    fields = {"name": "Replica Test Front", "slug": "replica-test-front", "kind": "other", "colour": "#123456", "change_reason": "replica test"}  # fmt: skip
     status, headers, body = editor.post_form("/admin/territory/faction/add/", fields)
     assert status == 302, body.decode(errors="replace")[-3000:]
     assert [f["slug"] for f in editor.get_json("/api/v1/factions")] == ["replica-test-front"]
