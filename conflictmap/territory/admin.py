@@ -584,7 +584,7 @@ class ZoneVersionAdmin(EditorialAdminMixin, OfflineContextMixin, SimpleHistoryAd
             "title": "New version from date",
             "opts": self.model._meta,
             "form": form,
-            "versions": queryset.select_related("zone", "faction"),
+            "objects": queryset.select_related("zone", "faction"),
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
             "action_name": "new_version_from_date",
         }

@@ -274,6 +274,28 @@ def test_bulk_confidence_and_source_with_a_reason(editor, draft, make_version):
     assert ZoneVersion.objects.get(pk=other.pk).confidence == "claimed"
 
 
+@pytest.mark.parametrize(
+    "action, intro, submit",
+    [
+        ("set_confidence", "each keeps a history entry", 'value="Set confidence"'),
+        ("new_version_from_date", "an edited copy opens on that date",
+         'value="Close and open the new version"'),
+    ],
+)  # fmt: skip
+def test_the_actions_that_ask_first_share_one_page_layout(editor, draft, action, intro, submit):
+    """admin/action_form.html: the breadcrumbs, the records listed, the form, the selection sent
+    back with apply=1; each action says what it does and names its button."""
+    html = run_action(editor, action, [draft]).content.decode()
+    assert intro in html and submit in html
+    assert re.search(
+        r'<ul class="cm-action-objects">\s*<li>[^<]*' + re.escape(str(draft.zone)), html
+    )
+    assert f'name="_selected_action" value="{draft.pk}"' in html
+    assert f'name="action" value="{action}"' in html and 'name="apply" value="1"' in html
+    assert 'class="breadcrumbs"' in html and "cancel-link" in html
+    assert ZoneVersion.objects.count() == 1 and ZoneVersion.objects.get().confidence == "confirmed"
+
+
 # --- history and revert --------------------------------------------------------------------------
 
 
