@@ -28,6 +28,7 @@ the same move again changes nothing and `revert()` restores both sides.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import hashlib
 import json
@@ -52,7 +53,6 @@ from conflictmap.territory.models import (
     Zone,
     ZoneVersion,
     in_force,
-    new_version_from,
 )
 
 DEFAULT_RADIUS_KM = 5.0
@@ -177,6 +177,7 @@ class Plan:
     places: list[dict[str, Any]]  # places inside the ground: id, name, from (loser slugs)
     contested_zones: list[str]  # zones the ground would leave contested (--contested)
     warnings: list[str]
+    friends: list[int] = field(default_factory=list)  # the taker and its allies (ids)
 
     def public_changes(self) -> list[ZoneVersion]:
         """The versions the move would close or reshape that are not drafts: what the public
@@ -231,9 +232,18 @@ def _geom(ewkb: bytes | memoryview | None) -> GEOSGeometry | None:
     return None if geom.empty else geom
 
 
+# Set while apply() holds its transaction, in which JIT is already off: its queries need no
+# savepoint and SET of their own.
+_jit_off: contextvars.ContextVar[bool] = contextvars.ContextVar("transfer_jit_off", default=False)
+
+
 def _fetch(sql: str, params: dict[str, Any]) -> list[tuple]:
     # On the primary (a move reads what it writes), with JIT off: PostgreSQL compiled the places'
     # ground query for 2.5 s to run it in 0.1 s.
+    if _jit_off.get():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
     with query_cursor(DEFAULT_DB_ALIAS) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -545,7 +555,9 @@ def plan(move: Move) -> Plan:
         )
     changed = [c.version for c in cuts] + [g.version for g in gains if g.version is not None]
     _check_dates(move, changed)
-    return Plan(move, moved_geom, moved_m2 / 1e6, cuts, gains, places, contested_zones, warnings)
+    return Plan(
+        move, moved_geom, moved_m2 / 1e6, cuts, gains, places, contested_zones, warnings, friends
+    )
 
 
 def _check_dates(move: Move, versions: list[ZoneVersion]) -> None:
@@ -592,7 +604,75 @@ def _stamp(version: ZoneVersion) -> str:
 
 
 def _sources(urls: list[str]) -> list[Source]:
-    return [Source.objects.get_or_create(url=u)[0] for u in dict.fromkeys(urls) if u]
+    """The Source of each URL, made when missing (one query when they all exist)."""
+    urls = [u for u in dict.fromkeys(urls) if u]
+    found = {s.url: s for s in Source.objects.filter(url__in=urls)} if urls else {}
+    return [found.get(u) or Source.objects.get_or_create(url=u)[0] for u in urls]
+
+
+@dataclass
+class _Writes:
+    """What a commit writes to versions, gathered so that each kind of write is one statement
+    (however many versions a move changes): the versions that close on the day, and the new
+    versions with the ids of their sources."""
+
+    closing: list[ZoneVersion] = field(default_factory=list)
+    opening: list[tuple[ZoneVersion, list[int]]] = field(default_factory=list)
+
+    def write(self, day: dt.date, reason: str, user: Any, event: Event | None) -> None:
+        """Close, then open (the zone's period constraint wants the old version closed before
+        its successor starts), each in one statement; the sources and event of the new
+        versions in one statement each; and every version's history row, with `reason`, in
+        bulk (simple_history's bulk_history_create), its sources too, as a save would."""
+        now = timezone.now()
+        if self.closing:
+            ZoneVersion.objects.filter(pk__in=[v.pk for v in self.closing]).update(
+                valid_to=day, updated_at=now
+            )
+            for version in self.closing:
+                version.valid_to, version.updated_at = day, now
+        opened = [v for v, _ in self.opening]
+        ZoneVersion.objects.bulk_create(opened)
+        links = ZoneVersion.sources.through
+        new_links = links.objects.bulk_create(
+            [links(zoneversion_id=v.pk, source_id=s) for v, ids in self.opening for s in ids]
+        )
+        if event is not None and opened:
+            ZoneVersion.events.through.objects.bulk_create(
+                [ZoneVersion.events.through(zoneversion_id=v.pk, event_id=event.pk) for v in opened]
+            )
+        old_links = (
+            list(links.objects.filter(zoneversion_id__in=[v.pk for v in self.closing]))
+            if self.closing
+            else []
+        )
+        who = user if user is not None and getattr(user, "is_authenticated", False) else None
+        rows = []
+        for versions, update in ((self.closing, True), (opened, False)):
+            if versions:
+                rows += ZoneVersion.history.bulk_history_create(
+                    versions, update=update, default_change_reason=reason, default_user=who
+                )
+        _history_sources(rows, old_links + new_links)
+
+
+def _history_sources(rows: list, links: list) -> None:
+    """The sources each history row saw, as simple_history keeps them for a save: a copy of
+    the version's through rows, tied to the history row, in one statement."""
+    if not rows:
+        return
+    model = rows[0].sources.model  # the historical through model of ZoneVersion.sources
+    by_version: dict[int, list] = {}
+    for link in links:
+        by_version.setdefault(link.zoneversion_id, []).append(link)
+    model.objects.bulk_create(
+        [
+            model(history=row, id=link.pk, zoneversion_id=link.zoneversion_id,
+                  source_id=link.source_id)
+            for row in rows
+            for link in by_version.get(row.id, [])
+        ]
+    )  # fmt: skip
 
 
 def apply(move: Move, *, user=None) -> Outcome:
@@ -601,91 +681,103 @@ def apply(move: Move, *, user=None) -> Outcome:
     move.check()
     key = move.key()
     with transaction.atomic():
-        # One move at a time: each plans on what the previous one left.
+        # One move at a time: each plans on what the previous one left. JIT off for the whole
+        # transaction (see _fetch).
         with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('territory.transfer'))")
-        done = FrontMove.objects.filter(key=key, state=FrontMove.State.APPLIED).first()
-        if done is not None:
-            return Outcome(done, None)
-        the_plan = plan(move)
-        _check_rights(move, the_plan, user)
-        changed = [c.version for c in the_plan.cuts] + [
-            g.version for g in the_plan.gains if g.version is not None
-        ]
-        # Locked, then compared with what was planned on: an edit in between refuses the move.
-        current = {
-            v.pk: v.updated_at
-            for v in ZoneVersion.objects.select_for_update().filter(pk__in=[v.pk for v in changed])
-        }
-        for v in changed:
-            if current.get(v.pk) != v.updated_at:
-                raise TransferRefused(f"{v} was changed meanwhile; plan the move again.")
-        reason = move.reason_text()
-        sources = _sources(move.sources)
-        status = Status.PUBLISHED if move.publish else Status.DRAFT
-        record = FrontMove(
-            taker=move.taker,
-            day=move.day,
-            method=move.method,
-            request=move.request(),
-            key=key,
-            ground=_multi(the_plan.ground),
-            moved_km2=the_plan.moved_km2,
-            reason=reason,
-            event=move.event,
-            created_by=user if user is not None and user.is_authenticated else None,
-        )
-        opened: list[ZoneVersion] = []
-        for cut in the_plan.cuts:
-            record.changed.append(
-                _replace(cut.version, move, cut.remainder, status, sources, reason, opened)
-            )
-        zones_created = []
-        for gain in the_plan.gains:
-            if gain.version is not None:
-                record.changed.append(
-                    _replace(
-                        gain.version, move, gain.geom, status, sources, reason, opened,
-                        confidence=Confidence.CONTESTED if move.contested else move.confidence,
-                    )
-                )  # fmt: skip
-            else:
-                zone = _new_zone(move, the_plan)
-                zones_created.append(zone.pk)
-                version = ZoneVersion(
-                    zone=zone,
-                    faction=move.taker,
-                    geom=_multi(gain.geom),
-                    valid_from=move.day,
-                    confidence=Confidence.CONTESTED
-                    if move.contested
-                    else move.confidence or Confidence.CONFIRMED,
-                    status=status,
-                    note=reason,
-                )
-                version._change_reason = reason
-                version.save()
-                _finish(version, sources, move)
-                opened.append(version)
-        _check_no_overlap(move, the_plan, opened)
-        record.opened = [{"version": v.pk, "stamp": _stamp(v)} for v in opened]
-        record.zones_created = zones_created
-        summary = the_plan.summary()
-        summary.update(
-            closed=[c["version"] for c in record.changed if "valid_to" in c],
-            reshaped=[c["version"] for c in record.changed if "geom" in c],
-            opened=[v.pk for v in opened],
-            zones_created=zones_created,
-            reason=reason,
-            status=status,
-        )
-        record.summary = summary
+        token = _jit_off.set(True)
         try:
-            with transaction.atomic():
-                record.save()
-        except IntegrityError:  # the same move, applied by another transaction meanwhile
-            raise TransferRefused("The same move is being applied by someone else.") from None
-        record.sources.set(sources)
+            return _apply(move, key, user)
+        finally:
+            _jit_off.reset(token)
+
+
+def _apply(move: Move, key: str, user: Any) -> Outcome:
+    done = FrontMove.objects.filter(key=key, state=FrontMove.State.APPLIED).first()
+    if done is not None:
+        return Outcome(done, None)
+    the_plan = plan(move)
+    _check_rights(move, the_plan, user)
+    changed = [c.version for c in the_plan.cuts] + [
+        g.version for g in the_plan.gains if g.version is not None
+    ]
+    # Locked, then compared with what was planned on: an edit in between refuses the move.
+    current = {
+        v.pk: v.updated_at
+        for v in ZoneVersion.objects.select_for_update().filter(pk__in=[v.pk for v in changed])
+    }
+    for v in changed:
+        if current.get(v.pk) != v.updated_at:
+            raise TransferRefused(f"{v} was changed meanwhile; plan the move again.")
+    reason = move.reason_text()
+    sources = _sources(move.sources)
+    status = Status.PUBLISHED if move.publish else Status.DRAFT
+    record = FrontMove(
+        taker=move.taker,
+        day=move.day,
+        method=move.method,
+        request=move.request(),
+        key=key,
+        ground=_multi(the_plan.ground),
+        moved_km2=the_plan.moved_km2,
+        reason=reason,
+        event=move.event,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    writes = _Writes()
+    for cut in the_plan.cuts:
+        record.changed.append(
+            _replace(cut.version, move, cut.remainder, status, sources, reason, user, writes)
+        )
+    zones_created = []
+    for gain in the_plan.gains:
+        if gain.version is not None:
+            record.changed.append(
+                _replace(
+                    gain.version, move, gain.geom, status, sources, reason, user, writes,
+                    confidence=Confidence.CONTESTED if move.contested else move.confidence,
+                )
+            )  # fmt: skip
+        else:
+            zone = _new_zone(move, the_plan)
+            zones_created.append(zone.pk)
+            version = ZoneVersion(
+                zone=zone,
+                faction=move.taker,
+                geom=_multi(gain.geom),
+                valid_from=move.day,
+                confidence=Confidence.CONTESTED
+                if move.contested
+                else move.confidence or Confidence.CONFIRMED,
+                status=status,
+                note=reason,
+            )
+            writes.opening.append((version, [s.pk for s in sources]))
+    writes.write(move.day, reason, user, move.event)
+    for entry in record.changed:
+        if "valid_to" in entry:  # closed by the writes: its digest as they left it
+            entry["stamp"] = _stamp(entry.pop("_version"))
+    opened = [v for v, _ in writes.opening]
+    _check_no_overlap(move, the_plan)
+    record.opened = [{"version": v.pk, "stamp": _stamp(v)} for v in opened]
+    record.zones_created = zones_created
+    summary = the_plan.summary()
+    summary.update(
+        closed=[c["version"] for c in record.changed if "valid_to" in c],
+        reshaped=[c["version"] for c in record.changed if "geom" in c],
+        opened=[v.pk for v in opened],
+        zones_created=zones_created,
+        reason=reason,
+        status=status,
+    )
+    record.summary = summary
+    try:
+        with transaction.atomic():
+            record.save()
+    except IntegrityError:  # the same move, applied by another transaction meanwhile
+        raise TransferRefused("The same move is being applied by someone else.") from None
+    record.sources.add(*sources)
     return Outcome(record, the_plan)
 
 
@@ -720,15 +812,6 @@ def _multi(geom: GEOSGeometry | None) -> MultiPolygon | None:
     return geom
 
 
-def _finish(version: ZoneVersion, sources: list[Source], move: Move) -> None:
-    """The move's sources and event on a version it wrote (its _change_reason, set before its
-    save, goes into the history row the sources' change adds)."""
-    if sources:
-        version.sources.add(*sources)
-    if move.event is not None:
-        version.events.add(move.event)
-
-
 def _replace(
     version: ZoneVersion,
     move: Move,
@@ -736,11 +819,14 @@ def _replace(
     status: str,
     sources: list[Source],
     reason: str,
-    opened: list[ZoneVersion],
+    user: Any,
+    writes: _Writes,
     confidence: str | None = None,
 ) -> dict[str, Any]:
     """`version` with `geom` from the move's day: closed and followed by a new version (none
-    when `geom` is None), or reshaped in place when it starts that day. Returns what it was."""
+    when `geom` is None), both left to `writes`, or reshaped in place when it starts that day.
+    Returns what it was (a closed version's digest is taken once `writes` wrote it: the entry
+    carries the version under "_version" until then)."""
     changes: dict[str, Any] = {"status": status}
     if confidence is not None:
         changes["confidence"] = confidence
@@ -761,30 +847,37 @@ def _replace(
         for name, value in changes.items():
             setattr(version, name, value)
         # No full_clean(): the geometry is valid by construction (VALID) and the database's
-        # constraints hold the period rules; each check was a query on a move's path.
-        version._change_reason = reason
+        # constraints hold the period rules; each check was a query on a move's path. A rare
+        # path (a second move on one day): saved on its own, its history rows as a save writes.
+        editorial.record_reason(version, user, reason)
         version.save()
-        _finish(version, sources, move)
+        if sources:
+            version.sources.add(*sources)
+        if move.event is not None:
+            version.events.add(move.event)
         before["stamp"] = _stamp(version)
         return before
-    before = {"version": version.pk, "valid_to": version.valid_to and version.valid_to.isoformat()}
-    if geom is None:
-        version.valid_to = move.day
-        version._change_reason = reason
-        version.save(update_fields=["valid_to", "updated_at"])
-    else:
-        new = new_version_from(
-            version,
-            move.day,
-            sources=[*version.sources.all(), *sources],
-            reason=reason,
-            geom=_multi(geom),
+    writes.closing.append(version)
+    if geom is not None:
+        # The successor: the old version's fields with the move's changes, from the day to the
+        # old end (no full_clean(): the period and validity are the database's constraints).
+        fields = {
+            "zone": version.zone,
+            "faction": version.faction,
+            "geom": _multi(geom),
+            "confidence": version.confidence,
+            "status": version.status,
+            "note": version.note,
             **changes,
-        )
-        _finish(new, [], move)
-        opened.append(new)
-    before["stamp"] = _stamp(version)
-    return before
+        }
+        new = ZoneVersion(valid_from=move.day, valid_to=version.valid_to, **fields)
+        ids = [s.pk for s in version.sources.all()] + [s.pk for s in sources]
+        writes.opening.append((new, list(dict.fromkeys(ids))))
+    return {
+        "version": version.pk,
+        "valid_to": version.valid_to and version.valid_to.isoformat(),
+        "_version": version,
+    }
 
 
 def _new_zone(move: Move, the_plan: Plan) -> Zone:
@@ -803,7 +896,7 @@ def _new_zone(move: Move, the_plan: Plan) -> Zone:
     return zone
 
 
-def _check_no_overlap(move: Move, the_plan: Plan, opened: list[ZoneVersion]) -> None:
+def _check_no_overlap(move: Move, the_plan: Plan) -> None:
     """The moved ground is now held by the taker alone (unless contested): a safety net under
     the geometry above, which fails the transaction rather than leave overlapping sides."""
     if move.contested:
@@ -814,7 +907,7 @@ def _check_no_overlap(move: Move, the_plan: Plan, opened: list[ZoneVersion]) -> 
         f" WHERE {HOLDS} AND v.geom && %(g)s::geometry"
         " AND v.faction_id <> ALL(%(friends)s)"
         " AND ST_Intersects(v.geom, %(g)s::geometry)",
-        {"g": the_plan.ground.ewkb, "day": move.day, "friends": _friends(move.taker)},
+        {"g": the_plan.ground.ewkb, "day": move.day, "friends": the_plan.friends},
     )
     for name, m2 in rows:
         if m2 > MIN_GROUND_M2:
