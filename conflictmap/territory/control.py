@@ -29,7 +29,7 @@ from typing import Any
 
 from conflictmap.geojson import Query, query_cursor
 from conflictmap.gis import Bbox, bbox_sql
-from conflictmap.territory.models import Status, in_force, in_force_during, visible
+from conflictmap.territory.models import Status, in_force, visible
 
 POINT_DECIMALS = 6
 
@@ -62,42 +62,36 @@ def _state_sql(place_filter: str) -> str:
     The state changed last either when one of its holders began covering the place without a
     break (the start of the range containing the day once that holder's covers are merged with
     range_agg) or when another faction stopped covering it (the latest end, on or before the
-    day, of a cover of a faction that does not hold it now). `since` is the later of the two;
-    only the holders' covers need merging."""
+    day, of a cover of a faction that does not hold it now). `since` is the later of the two.
+
+    Each part reads only the covers it needs, through territory_placecover's indexes: those in
+    force on the day (placecover_period), the holders' covers of the places held
+    (placecover_place) and, per place, the covers that ended after the holders' run began
+    (placecover_place_end; for a place nobody holds, the latest that ended)."""
     in_places = (
         ""
         if place_filter == "TRUE"
         else f" AND c.place_id IN (SELECT p.id FROM events_place p WHERE {place_filter})"
     )
     return f"""
-    WITH covers AS MATERIALIZED (
-        SELECT c.place_id, c.faction_id, c.version_id, c.confidence, c.period
-        FROM territory_placecover c
-        WHERE {in_force_during("c", "NULL", "%(day)s")} AND {holds("c")}{in_places}
-    ),
-    here AS MATERIALIZED (
+    WITH here AS MATERIALIZED (
         SELECT c.place_id,
             array_agg(DISTINCT c.faction_id ORDER BY c.faction_id) AS factions,
             array_agg(c.version_id ORDER BY c.version_id) AS versions,
             array_agg(c.confidence::text) AS confidences
-        FROM covers c WHERE {in_force("c", "%(day)s")}
+        FROM territory_placecover c
+        WHERE {in_force("c", "%(day)s")} AND {holds("c")}{in_places}
         GROUP BY c.place_id
     ),
     began AS (
-        SELECT place_id, max(lower(r)) AS day FROM (
-            SELECT c.place_id, unnest(range_agg(c.period)) AS r
-            FROM covers c JOIN here h ON h.place_id = c.place_id
-            WHERE c.faction_id = ANY(h.factions)
-            GROUP BY c.place_id, c.faction_id) x
-        WHERE r @> (%(day)s)::date
-        GROUP BY place_id
-    ),
-    ended AS (
-        SELECT c.place_id, max(upper(c.period)) AS day
-        FROM covers c LEFT JOIN here h ON h.place_id = c.place_id
-        WHERE upper(c.period) <= (%(day)s)::date
-          AND NOT (c.faction_id = ANY(COALESCE(h.factions, '{{}}')))
-        GROUP BY c.place_id
+        SELECT h.place_id, max(lower(run.r)) AS day
+        FROM here h, unnest(h.factions) AS holder(id), LATERAL (
+            SELECT unnest(range_agg(c.period)) AS r
+            FROM territory_placecover c
+            WHERE c.place_id = h.place_id AND c.faction_id = holder.id
+              AND lower(c.period) <= (%(day)s)::date AND {holds("c")}) run
+        WHERE run.r @> (%(day)s)::date
+        GROUP BY h.place_id
     )
     SELECT p.id AS place_id, p.geom, p.name, p.name_ar, p.kind, p.population,
         COALESCE(here.factions, '{{}}') AS factions,
@@ -107,7 +101,15 @@ def _state_sql(place_filter: str) -> str:
     FROM events_place p
     LEFT JOIN here ON here.place_id = p.id
     LEFT JOIN began ON began.place_id = p.id
-    LEFT JOIN ended ON ended.place_id = p.id
+    LEFT JOIN LATERAL (
+        -- An end on or before the run's start changes nothing: only later ones are read.
+        SELECT max(upper(c.period)) AS day
+        FROM territory_placecover c
+        WHERE c.place_id = p.id
+          AND upper(c.period) <= (%(day)s)::date
+          AND upper(c.period) > COALESCE(began.day, '-infinity'::date)
+          AND NOT (c.faction_id = ANY(COALESCE(here.factions, '{{}}')))
+          AND {holds("c")}) ended ON true
     WHERE {place_filter}
     """
 

@@ -407,12 +407,28 @@ class PlaceCover(models.Model):
             models.UniqueConstraint(fields=["place", "version"], name="placecover_unique")
         ]
         indexes = [
-            # A place's history (the control at a date reads every cover up to that date) and
-            # the covers of a version (kept in step by the triggers).
+            # A place's history (its timeline), and one faction's covers of a place (the day a
+            # holder's run began, territory.control): index-only.
             models.Index(
-                fields=["place"],
-                include=["faction", "period", "status", "confidence", "version"],
+                fields=["place", "faction"],
+                include=["period", "status", "confidence", "version"],
                 name="placecover_place",
             ),
+            # The covers in force on a day (who holds each place): index-only, not every cover
+            # up to the day.
+            GistIndex(
+                fields=["period"],
+                include=["place", "faction", "version", "status", "confidence"],
+                name="placecover_period",
+            ),
+            # The covers of a place that ended in a span of days, latest first (the day another
+            # faction left it).
+            models.Index(
+                F("place"),
+                Func(F("period"), function="upper"),
+                include=["faction", "status", "period"],
+                name="placecover_place_end",
+            ),
+            # The covers of a version (kept in step by the triggers).
             models.Index(fields=["version"], name="placecover_version"),
         ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -324,3 +325,27 @@ def test_since_is_where_the_place_timeline_period_begins_on_synthetic_data(clien
                 assert (p["status"], p["since"]) == (now[0]["status"], now[0]["from"]), p
             else:  # before the first cover, or never covered
                 assert (p["status"], p["since"]) == ("unknown", None), p
+
+
+def test_control_at_a_date_reads_the_covers_through_their_indexes(
+    make_faction, make_version, place
+):
+    """Its plan, with sequential scans priced out (the test tables are too small for the planner
+    to prefer an index on its own): territory_placecover is read through the indexes made for
+    it (the covers in force, a holder's covers of a place, the ends of a place's covers), never
+    by a scan of every cover up to the day."""
+    from conflictmap.territory.control import control_at
+
+    gov, hts = make_faction(slug="gov"), make_faction(slug="hts")
+    old = make_version(faction=gov, geom=square(37.0, 36.0, 0.5), valid_from=NOV)
+    new_version_from(old, D30, faction=hts)
+    place(37.2, 36.2, "Aleppo")
+    place(38.2, 36.2, "Outside")
+    query = control_at(D30)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + query.sql, query.params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan on territory_placecover" not in plan, plan
+    for index in ("placecover_period", "placecover_place", "placecover_place_end"):
+        assert re.search(rf"\b(using|on) {index}\b", plan), (index, plan)
