@@ -1,10 +1,10 @@
-"""The map state at a date (zones, front lines), served from per-process caches that one stamp of
-the zone data keeps honest.
+"""The map state at a date (zones, front lines), served from per-process caches that stamps of
+the data keep honest.
 
-A request for the zones on day D costs one query: the 'zones' data stamp (api_datastamp, moved
-by the database when a transaction changing zone data commits: migration api/0001_data_stamps)
-and the ids of the versions in force on D, read in one statement. The rest comes from this
-process's memory when it has it:
+A request for the zones on day D costs one query: the user's zone stamp (api_datastamp, moved by
+the database when a transaction changing zone data commits: migrations api/0001_data_stamps and
+api/0002_public_stamps) and the ids of the versions in force on D, read in one statement. The rest
+comes from this process's memory when it has it:
 - each version's feature as a head and a tail around its "contested" value (FEATURES), fetched
   only for the versions not seen yet under this stamp: consecutive days share most versions;
 - which versions overlap which (territory.overlapping_versions), once per stamp;
@@ -12,6 +12,12 @@ process's memory when it has it:
 The ETag is made of what determines the body (day, stamp, ids, bbox, visibility), so a client
 that has it gets its 304 before anything is rendered. Nothing assumes one process: every entry
 is keyed by the stamp, so a key never goes stale; it only stops being asked for.
+
+Two stamps per kind of data (stamp_name): users who see drafts are served under the one every
+change moves; everyone else under its "_public" twin, which only changes a visitor can see move,
+so an editor saving a draft changes neither a visitor's ETag and Last-Modified nor the entries
+cached for them. A stamp is (name, version), never a bare version: the two count separately, and
+a key made with one can never be read with the other.
 """
 
 from __future__ import annotations
@@ -30,15 +36,27 @@ from conflictmap.gis import Bbox
 from conflictmap.replica import reading
 from conflictmap.territory import queries as territory
 
-ZONES = "zones"  # the name of the zone data's stamp in api_datastamp
+# Kinds of data with stamps in api_datastamp.
+ZONES = "zones"  # zone versions, zones, factions and alliances, the sources versions cite
+EVENTS = "events"  # events, their actors, sources and external ids, factions, places
+
+# (name, version) of a committed state of the data; None: changed by the reader's own open
+# transaction (nothing may be cached or validated by a stamp then).
+Stamp = tuple[str, int]
+
+
+def stamp_name(kind: str, *, drafts: bool) -> str:
+    """The stamp that a user's payloads of `kind` are validated and cached by: every change for a
+    user who sees drafts (territory.models.sees_drafts), published ones only for everyone else."""
+    return kind if drafts else f"{kind}_public"
 
 
 def _stamp_sql() -> str:
-    """SQL of the zone stamp's (version, changed_at), with %(name)s. Inside a transaction that
-    has changed zone data itself (its changes move the stamp only when it commits), the version
-    is NULL: nothing may then be cached or kept under the committed stamp (a test's transaction,
-    rolled back, would leave its data there). Only then is the pending table read (it cannot be
-    read on a read replica; reads there are not in a transaction)."""
+    """SQL of the stamp %(name)s's (version, changed_at). Inside a transaction that has changed
+    its data itself (its changes move the stamp only when it commits), the version is NULL:
+    nothing may then be cached or kept under the committed stamp (a test's transaction, rolled
+    back, would leave its data there). Only then is the pending table read (it cannot be read on
+    a read replica; reads there are not in a transaction)."""
     if not reading().in_atomic_block:
         return "SELECT s.version, s.changed_at FROM api_datastamp s WHERE s.name = %(name)s"
     return (
@@ -49,12 +67,27 @@ def _stamp_sql() -> str:
     )
 
 
-def zone_stamp() -> tuple[int | None, dt.datetime]:
-    """(version, time of the last committed change) of the zone data; version None when this
-    transaction has changed zone data (see _stamp_sql)."""
+def data_stamp(kind: str, *, drafts: bool) -> tuple[Stamp | None, dt.datetime]:
+    """(stamp, time of the last committed change) of the `kind` data a user sees (`drafts`:
+    whether they see drafts); stamp None when this transaction has changed that data."""
+    name = stamp_name(kind, drafts=drafts)
     with reading().cursor() as cursor:
-        cursor.execute(_stamp_sql(), {"name": ZONES})
-        return cursor.fetchone()
+        cursor.execute(_stamp_sql(), {"name": name})
+        version, changed_at = cursor.fetchone()
+    return (None if version is None else (name, version)), changed_at
+
+
+def uncommitted_writes(kind: str, *, drafts: bool) -> str:
+    """A token of the writes that the reader's own open transaction has made to the `kind` data
+    a user sees (when data_stamp is None): it changes with each statement, and it is never the
+    same in another transaction. Not a key to cache by: the transaction may roll back."""
+    with reading().cursor() as cursor:
+        cursor.execute(
+            "SELECT txid_current() || ':' || count(*) FROM api_datastamp_pending"
+            " WHERE name = %(name)s",
+            {"name": stamp_name(kind, drafts=drafts)},
+        )
+        return cursor.fetchone()[0]
 
 
 @dataclass(frozen=True)
@@ -64,7 +97,7 @@ class State:
     day: dt.date
     bbox: Bbox | None
     staff: bool
-    stamp: int | None  # None: changed by this transaction, not committed (nothing cached)
+    stamp: Stamp | None  # None: changed by this transaction, not committed (nothing cached)
     changed_at: dt.datetime
     ids: tuple[int, ...]  # the versions in force that day, ascending
     shown: tuple[int, ...]  # those of them whose box meets bbox
@@ -91,7 +124,8 @@ class State:
 def state_at(day: dt.date, bbox: Bbox | None, *, staff: bool) -> State:
     """The State of `day`: the stamp, the versions in force and the days they stay in force, in
     one query (one snapshot)."""
-    params: dict[str, Any] = {"day": day, "staff": staff, "name": ZONES}
+    name = stamp_name(ZONES, drafts=staff)
+    params: dict[str, Any] = {"day": day, "staff": staff, "name": name}
     in_force = territory.in_force_ids_sql(bbox, params)
     period = territory.state_period_sql()
     with reading().cursor() as cursor:
@@ -100,7 +134,8 @@ def state_at(day: dt.date, bbox: Bbox | None, *, staff: bool) -> State:
             f" FROM ({_stamp_sql()}) s, ({in_force}) i, ({period}) p",
             params,
         )
-        stamp, changed_at, ids, shown, since, until = cursor.fetchone()
+        version, changed_at, ids, shown, since, until = cursor.fetchone()
+    stamp = None if version is None else (name, version)
     return State(day, bbox, staff, stamp, changed_at, tuple(ids), tuple(shown), since, until)
 
 
@@ -130,31 +165,40 @@ class StateCache:
 
 class FeatureParts:
     """Each zone version's feature as (head, tail) bytes (territory.zone_feature_parts) per grid
-    (territory.zoom_decimals), for one stamp at a time, at most `budget` bytes (the least
-    recently used go first: 5,000 synthetic versions of 65 vertices take ~10 MB in full)."""
+    (territory.zoom_decimals), for the latest version of each stamp name seen (the public one and
+    the one of users who see drafts side by side: an editor's drafts do not empty the visitors'
+    entries), at most `budget` bytes in all (the least recently used go first: 5,000 synthetic
+    versions of 65 vertices take ~10 MB in full)."""
 
     def __init__(self, budget: int = 64 << 20) -> None:
         self.budget = budget
-        self.stamp: int | None = None
-        self.parts: OrderedDict[tuple[int, int], tuple[bytes, bytes]] = OrderedDict()
+        self.versions: dict[str, int] = {}  # stamp name -> the version its entries were made at
+        self.parts: OrderedDict[tuple[str, int, int], tuple[bytes, bytes]] = OrderedDict()
         self.size = 0
         self.lock = threading.Lock()
 
+    def _forget(self, key: tuple[str, int, int]) -> None:
+        head, tail = self.parts.pop(key)
+        self.size -= len(head) + len(tail)
+
     def get(
-        self, stamp: int | None, ids: tuple[int, ...], decimals: int = territory.ZONE_DECIMALS
+        self, stamp: Stamp | None, ids: tuple[int, ...], decimals: int = territory.ZONE_DECIMALS
     ) -> dict[int, tuple[bytes, bytes]]:
-        """The parts of `ids` under `stamp` (None: fetched, not kept), geometry on the grid of
-        `decimals`."""
+        """The parts of `ids` under `stamp` (None: fetched, neither read from nor kept in
+        memory), geometry on the grid of `decimals`."""
         found: dict[int, tuple[bytes, bytes]] = {}
-        with self.lock:
-            if stamp is not None and stamp != self.stamp:
-                self.stamp, self.size = stamp, 0
-                self.parts.clear()
-            for version in ids:
-                parts = self.parts.get((version, decimals))
-                if parts is not None:
-                    self.parts.move_to_end((version, decimals))
-                    found[version] = parts
+        if stamp is not None:
+            name, version = stamp
+            with self.lock:
+                if self.versions.get(name) != version:
+                    self.versions[name] = version
+                    for key in [k for k in self.parts if k[0] == name]:
+                        self._forget(key)
+                for v in ids:
+                    parts = self.parts.get((name, v, decimals))
+                    if parts is not None:
+                        self.parts.move_to_end((name, v, decimals))
+                        found[v] = parts
         missing = [v for v in ids if v not in found]
         if missing:
             query = territory.zone_feature_parts(missing, decimals)
@@ -162,20 +206,21 @@ class FeatureParts:
                 cursor.execute(query.sql, query.params)
                 rows = cursor.fetchall()
             with self.lock:
-                for version, head, tail in rows:
+                # Kept unless another thread has moved this name on meanwhile.
+                keep = stamp is not None and self.versions.get(stamp[0]) == stamp[1]
+                for v, head, tail in rows:
                     parts = (head.encode(), tail.encode())
-                    found[version] = parts
-                    if stamp is not None and self.stamp == stamp:  # not if another thread moved on
-                        self.parts[version, decimals] = parts
+                    found[v] = parts
+                    if keep:
+                        self.parts[stamp[0], v, decimals] = parts
                         self.size += len(parts[0]) + len(parts[1])
                 while self.size > self.budget and self.parts:
-                    _version, (head, tail) = self.parts.popitem(last=False)
-                    self.size -= len(head) + len(tail)
+                    self._forget(next(iter(self.parts)))
         return found
 
 
 FEATURES = FeatureParts()
-OVERLAPS = StateCache(size=2)
+OVERLAPS = StateCache(size=3)  # the public stamp's, and two of the stamp of those seeing drafts
 FRONTLINES = StateCache(size=32)
 
 

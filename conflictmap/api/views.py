@@ -44,7 +44,6 @@ from conflictmap.geojson import (
     rows_from_cursor,
     stream_query,
 )
-from conflictmap.replica import reading
 from conflictmap.territory import control as control_sql
 from conflictmap.territory import quality as territory_quality
 from conflictmap.territory import queries as territory
@@ -88,42 +87,6 @@ def api(endpoint: str) -> Callable:
 
 
 # --- caching headers ---------------------------------------------------------------------------
-
-# Tables whose changes alter the events payloads; their simple_history tables give a cheap stamp
-# of the last change (max(history_id) is an index lookup), deletions included. (The zone
-# payloads have a stamp the database moves: conflictmap.api.state.)
-EVENT_TABLES = ("events_event", "territory_faction", "events_source", "events_place")
-EVENT_BIG_TABLES = ("events_event", "events_eventactor")
-
-
-def data_stamp(tables: tuple[str, ...], *, big: tuple[str, ...] = ()) -> tuple[str, dt.datetime]:
-    """(version string, last change) for `tables`: their latest history record (an index
-    lookup), plus what catches writes made without history (bulk imports, synthetic data) to
-    the `big` tables (a count would scan a million rows on every request): PostgreSQL's
-    cumulative insert/update/delete counters, which include a commit within about a second.
-    A streaming replica does not count the rows it replays, so there the stamp is the position
-    up to which it has replayed the primary's WAL: it moves with any write (a few more
-    revalidations than needed), never misses one.
-    """
-    parts = []
-    for table in tables:
-        parts.append(
-            f"(SELECT ARRAY[history_id::text, extract(epoch FROM history_date)::text] "
-            f"FROM {table.replace('_', '_historical', 1)} ORDER BY history_id DESC LIMIT 1)"
-        )
-    for table in big:
-        parts.append(
-            "(SELECT ARRAY[CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text"
-            " ELSE concat_ws(',', n_tup_ins, n_tup_upd, n_tup_del) END, '0'] "
-            f"FROM pg_stat_user_tables WHERE relid = '{table}'::regclass)"
-        )
-    with reading().cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts))
-        row = cursor.fetchone()
-    stamps = [r or ["0", "0"] for r in row]
-    version = ";".join(",".join(str(x) for x in s) for s in stamps)
-    latest = max(float(s[1] or 0) for s in stamps)
-    return version, dt.datetime.fromtimestamp(latest, tz=dt.UTC)
 
 
 def _etag(*parts: Any) -> str:
@@ -188,15 +151,32 @@ def _conditional(
     return response
 
 
-def _geojson(
+def _stamped(
     request: HttpRequest,
-    body: bytes,
-    values: dict,
-    filename: str,
-    last: dt.datetime | None = None,
+    kind: str,
+    *,
+    drafts: bool,
+    key: Any,
+    render: Callable[[state.Stamp | None], bytes],
+    content_type: str,
+    filename: str | None = None,
 ) -> HttpResponse:
-    if last is None:
-        _version, last = state.zone_stamp()
+    """A response made by `render` (given the stamp, to key what it caches) from the `kind` data
+    the user sees (`drafts`: whether they see drafts), as `key` (what the request asks for)
+    selects. The ETag is the user's stamp of that data and `key`, so a client that has it gets
+    its 304 before anything is computed, and Last-Modified is that stamp's last change: a
+    visitor's move only when published data changes (state.stamp_name)."""
+    stamp, changed_at = state.data_stamp(kind, drafts=drafts)
+    etag = None if stamp is None else _etag(stamp, key, drafts)
+    return _conditional(request, etag, changed_at, lambda: render(stamp), content_type, filename)
+
+
+def _geojson(
+    request: HttpRequest, body: bytes, values: dict, filename: str, *, drafts: bool
+) -> HttpResponse:
+    """A GeoJSON body made from zone data (and more): its hash is the ETag; Last-Modified is the
+    user's zone stamp's last change."""
+    _stamp, last = state.data_stamp(state.ZONES, drafts=drafts)
     return _cacheable(
         request,
         body,
@@ -243,7 +223,15 @@ def zones(request: HttpRequest, values: dict) -> HttpResponse:
         name = f"zones_{start.isoformat()}_{end.isoformat()}.geojson"
     else:
         raise P.ParamError("date", "date is required (or from and to for a period).")
-    return _geojson(request, render_query(query, head=head), values, name)
+    return _stamped(
+        request,
+        state.ZONES,
+        drafts=staff,
+        key=("zones", start, end, values["bbox"]),
+        render=lambda _stamp: render_query(query, head=head),
+        content_type=GEOJSON_CONTENT_TYPE,
+        filename=name if values["download"] else None,
+    )
 
 
 @api("frontlines")
@@ -265,8 +253,16 @@ def frontlines(request: HttpRequest, values: dict) -> HttpResponse:
 def changes(request: HttpRequest, values: dict) -> HttpResponse:
     P.check_order(values, "from", "to")
     start, end = values["from"], values["to"]
-    body = territory.changes_collection(start, end, staff=_drafts(request, ZoneVersion))
-    return _geojson(request, body, values, f"changes_{start}_{end}.geojson")
+    staff = _drafts(request, ZoneVersion)
+    return _stamped(
+        request,
+        state.ZONES,
+        drafts=staff,
+        key=("changes", start, end),
+        render=lambda _stamp: territory.changes_collection(start, end, staff=staff),
+        content_type=GEOJSON_CONTENT_TYPE,
+        filename=f"changes_{start}_{end}.geojson" if values["download"] else None,
+    )
 
 
 @api("stats_area")
@@ -275,13 +271,20 @@ def stats_area(request: HttpRequest, values: dict) -> HttpResponse:
     P.check_steps(values)
     staff = _drafts(request, ZoneVersion)
     args = (values["from"], values["to"], values["step"])
-    stamp, _last = state.zone_stamp()
-    data = STATS_CACHE.get_or_compute(
-        ("area", *args, staff, stamp),
-        lambda: series.area_series(*args, staff=staff),
-        keep=stamp is not None,
+    return _stamped(
+        request,
+        state.ZONES,
+        drafts=staff,
+        key=("area", *args),
+        render=lambda stamp: _json_body(
+            STATS_CACHE.get_or_compute(
+                ("area", *args, staff, stamp),
+                lambda: series.area_series(*args, staff=staff),
+                keep=stamp is not None,
+            )
+        ),
+        content_type="application/json",
     )
-    return _json(request, data)
 
 
 @api("stats_events")
@@ -290,16 +293,28 @@ def stats_events(request: HttpRequest, values: dict) -> HttpResponse:
     P.check_steps(values)
     staff = _drafts(request, Event)
     args = (values["from"], values["to"], values["step"], values["by"])
-    stamp, _last = data_stamp(EVENT_TABLES, big=EVENT_BIG_TABLES)
-    data = STATS_CACHE.get_or_compute(
-        ("events", *args, staff, stamp), lambda: event_sql.counts(*args, staff=staff)
+    return _stamped(
+        request,
+        state.EVENTS,
+        drafts=staff,
+        key=("events", *args),
+        render=lambda stamp: _json_body(
+            STATS_CACHE.get_or_compute(
+                ("events", *args, staff, stamp),
+                lambda: event_sql.counts(*args, staff=staff),
+                keep=stamp is not None,
+            )
+        ),
+        content_type="application/json",
     )
-    return _json(request, data)
+
+
+def _json_body(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, default=str).encode()
 
 
 def _json(request: HttpRequest, data: Any) -> HttpResponse:
-    body = json.dumps(data, ensure_ascii=False, default=str).encode()
-    return _cacheable(request, body, "application/json")
+    return _cacheable(request, _json_body(data), "application/json")
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -321,8 +336,11 @@ def csv_stream(query: Query, columns: list[str] | None = None) -> Iterator[bytes
 def events(request: HttpRequest, values: dict) -> HttpResponseBase:
     staff = _drafts(request, Event)
     flt = P.event_filter(values, staff=staff)
-    version, last = data_stamp(EVENT_TABLES, big=EVENT_BIG_TABLES)
-    etag = "W/" + _etag(version, request.GET.urlencode(), staff)
+    stamp, last = state.data_stamp(state.EVENTS, drafts=staff)
+    # Streamed, so the ETag is known before the body: the user's stamp of the events, or inside
+    # a transaction that has changed them itself, a count of its writes so far.
+    validator = stamp or state.uncommitted_writes(state.EVENTS, drafts=staff)
+    etag = "W/" + _etag(validator, request.GET.urlencode(), staff)
     not_modified = get_conditional_response(request, etag=etag, last_modified=int(last.timestamp()))
     span = "_".join(d.isoformat() for d in (flt.start, flt.end) if d) or "all"
     if not_modified:
@@ -352,13 +370,18 @@ def event_tile(request: HttpRequest, values: dict) -> HttpResponse:
     if y >= 2**z:
         raise P.ParamError("y", f"y must be below 2^z = {2**z}.")
     P.check_order(values, "start", "end")
+    staff = _drafts(request, Event)
     flt = event_sql.EventFilter(
-        start=values["start"],
-        end=values["end"],
-        types=values["type"] or [],
-        staff=_drafts(request, Event),
+        start=values["start"], end=values["end"], types=values["type"] or [], staff=staff
     )
-    response = _cacheable(request, event_tiles.tile(z, x, y, flt), MVT_CONTENT_TYPE)
+    response = _stamped(
+        request,
+        state.EVENTS,
+        drafts=staff,
+        key=("tile", z, x, y, flt.start, flt.end, sorted(flt.types)),
+        render=lambda _stamp: event_tiles.tile(z, x, y, flt),
+        content_type=MVT_CONTENT_TYPE,
+    )
     response["Cache-Control"] = "max-age=60"
     return response
 
@@ -383,18 +406,17 @@ def control(request: HttpRequest, values: dict) -> HttpResponseBase:
     body = render_query(
         control_sql.control_at(day, bbox=bbox, staff=staff), head={"date": day.isoformat()}
     )
-    return _geojson(request, body, values, f"control_{day.isoformat()}.geojson")
+    return _geojson(request, body, values, f"control_{day.isoformat()}.geojson", drafts=staff)
 
 
 @api("control_changes")
 def control_changes(request: HttpRequest, values: dict) -> HttpResponse:
     P.check_order(values, "from", "to")
     start, end = values["from"], values["to"]
-    query = control_sql.control_changes(
-        start, end, bbox=values["bbox"], staff=_drafts(request, ZoneVersion)
-    )
+    staff = _drafts(request, ZoneVersion)
+    query = control_sql.control_changes(start, end, bbox=values["bbox"], staff=staff)
     body = render_query(query, head={"from": start.isoformat(), "to": end.isoformat()})
-    return _geojson(request, body, values, f"control_changes_{start}_{end}.geojson")
+    return _geojson(request, body, values, f"control_changes_{start}_{end}.geojson", drafts=staff)
 
 
 @api("place_control")

@@ -23,6 +23,8 @@ SQL = Path(__file__).resolve().parents[2] / "conflictmap" / "api" / "migrations"
 RUN_BY_MIGRATIONS = {  # sha256: a file a migration ran never changes (a new version is a new file)
     "data_stamps_v1.sql": "369c97e9e22cdf0833ca384b805e0d6201d654272d6c434fc0557eb1019263e3",
     "data_stamps_v1_reverse.sql": "97d2ebae64062833f02df27ca36a63d820e97843972af9ba71065c35afe135ac",
+    "data_stamps_v2.sql": "163ceb4272dfeaf3cc592b4b303013a6006ced0e4aec921cd4054984421d9f52",
+    "data_stamps_v2_reverse.sql": "374b17bc11d9c12695cf36c74c9fb9c488dd59f551123dff914214f2a40dd71d",
 }
 
 
@@ -112,7 +114,7 @@ def test_a_write_inside_the_readers_transaction_is_served_and_never_cached(clien
     assert committed.json()["count"] == 1
     with pytest.raises(RuntimeError), transaction.atomic():
         make_version(geom=square(38.0, 35.0))
-        assert state.zone_stamp()[0] is None
+        assert state.data_stamp(state.ZONES, drafts=False)[0] is None
         inside = client.get(url)
         assert inside.json()["count"] == 2
         assert inside["ETag"] != committed["ETag"]
@@ -174,22 +176,36 @@ def test_an_unchanged_state_answers_304_before_rendering(client, make_version, m
     assert other["ETag"] != first["ETag"]
 
 
-def test_the_feature_cache_keeps_within_its_budget_and_one_stamp(db, make_version):
+def test_the_feature_cache_keeps_within_its_budget_and_one_version_per_stamp_name(db, make_version):
     versions = [make_version(geom=square(36.0 + i * 0.3, 35.0)).pk for i in range(4)]
+    public, drafts = ("zones_public", 1), ("zones", 1)
     cache = state.FeatureParts(budget=1)  # keeps nothing past the latest fetch
-    parts = cache.get(1, tuple(versions))
+    parts = cache.get(public, tuple(versions))
     assert sorted(parts) == versions  # served, though none is kept
     assert cache.size == 0 and not cache.parts
     assert all(head.startswith(b'{"type":"Feature"') for head, _tail in parts.values())
     roomy = state.FeatureParts()
-    roomy.get(1, tuple(versions))
+    roomy.get(public, tuple(versions))
     full = territory.ZONE_DECIMALS
-    assert sorted(roomy.parts) == [(v, full) for v in versions]
-    roomy.get(1, tuple(versions[:2]), 2)  # each grid is kept apart
+    assert sorted(roomy.parts) == [("zones_public", v, full) for v in versions]
+    roomy.get(public, tuple(versions[:2]), 2)  # each grid is kept apart
     assert sorted(roomy.parts) == sorted(
-        [(v, full) for v in versions] + [(v, 2) for v in versions[:2]]
+        [("zones_public", v, full) for v in versions]
+        + [("zones_public", v, 2) for v in versions[:2]]
     )
-    roomy.get(2, tuple(versions[:1]))  # a new stamp drops what the old one kept
-    assert list(roomy.parts) == [(versions[0], full)]
-    roomy.get(None, tuple(versions))  # uncommitted: served, not kept
-    assert list(roomy.parts) == [(versions[0], full)]
+    # The stamp of those who see drafts is kept beside the public one: its moves (an editor's
+    # draft) drop only its own entries, and its version numbers never meet the public ones.
+    roomy.get(drafts, tuple(versions[:1]))
+    roomy.get(("zones", 2), tuple(versions[1:2]))
+    assert [k for k in roomy.parts if k[0] == "zones"] == [("zones", versions[1], full)]
+    assert len([k for k in roomy.parts if k[0] == "zones_public"]) == 6
+    roomy.get(("zones_public", 2), tuple(versions[:1]))  # a new public stamp drops its old one's
+    assert sorted(roomy.parts) == [
+        ("zones", versions[1], full),
+        ("zones_public", versions[0], full),
+    ]
+    before = dict(roomy.parts)
+    ZoneVersion.objects.filter(pk=versions[0]).update(note="changed in this transaction")
+    fresh = roomy.get(None, tuple(versions))  # uncommitted: fetched, neither read nor kept
+    assert b"changed in this transaction" in fresh[versions[0]][1]
+    assert roomy.parts == before
