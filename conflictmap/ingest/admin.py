@@ -23,6 +23,8 @@ from conflictmap.territory.move_admin import CAPTURE_SUB_TYPES, ApplyToMapMixin,
 
 from . import limits, pipeline, uploads
 from .models import Candidate, Feed, ImportRun, Rejection, Report
+from .pipeline.review import QUEUE_ORDER
+from .review_admin import ReviewPageMixin
 
 
 def short_error(error: str) -> str:
@@ -342,10 +344,12 @@ class PendingFirst(admin.SimpleListFilter):
 
 
 @admin.register(Candidate)
-class CandidateAdmin(ApplyToMapMixin, OfflineContextMixin, admin.ModelAdmin):
+class CandidateAdmin(ReviewPageMixin, ApplyToMapMixin, OfflineContextMixin, admin.ModelAdmin):
     context_places = "points"
+    change_list_template = "admin/ingest/candidate/change_list.html"
     list_display = (
         "excerpt",
+        "review",
         "event_type",
         "sub_event_type",
         "date",
@@ -357,9 +361,10 @@ class CandidateAdmin(ApplyToMapMixin, OfflineContextMixin, admin.ModelAdmin):
     list_filter = (PendingFirst, "event_type", "sub_event_type")
     search_fields = ("sentence", "report__title")
     list_select_related = ("place", "report")
-    ordering = ("-confidence", "-created_at")
+    ordering = QUEUE_ORDER  # the review page's j/k go through the queue in this order
     readonly_fields = (
         "report",
+        "review",
         "sentence",
         "highlighted",
         "places",
@@ -375,7 +380,7 @@ class CandidateAdmin(ApplyToMapMixin, OfflineContextMixin, admin.ModelAdmin):
         "reviewed_at",
     )
     fields = (
-        "report", "highlighted", "event_type", "sub_event_type", "date", "date_source",
+        "report", "review", "highlighted", "event_type", "sub_event_type", "date", "date_source",
         "fatalities", "fatalities_qualifier", "place", "location_precision", "suggested_place",
         "geom", "confidence", "places", "actors", "spans", "suggestions", "lead", "state",
         "event", "reviewed_by", "reviewed_at",
@@ -399,6 +404,13 @@ class CandidateAdmin(ApplyToMapMixin, OfflineContextMixin, admin.ModelAdmin):
             place=list(dict.fromkeys(int(p) for p in places)),
             source=obj.report.url,
             reason=f"{obj.sentence[:200]} (candidate {obj.pk})",
+        )
+
+    @admin.display(description="review page")
+    def review(self, obj: Candidate):
+        return format_html(
+            '<a href="{}" class="cm-review-link">Review</a>',
+            reverse("admin:ingest_candidate_review", args=[obj.pk]),
         )
 
     @admin.display(description="sentence")

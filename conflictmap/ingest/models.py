@@ -229,11 +229,19 @@ class Candidate(models.Model):
         default=0, help_text="A sentence naming two places taken or struck gives parts 0, 1, ..."
     )
     sentence = models.TextField()
+    sentence_start = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Where the sentence starts in its report's text (the spans' offsets are the "
+        "sentence's own): the review page marks them in the whole report. Empty for candidates "
+        "extracted before it was kept.",
+    )  # fmt: skip
     places = models.JSONField(default=list, help_text="Matched places with spans and coordinates.")
     actors = models.JSONField(default=list, help_text="Matched factions with spans.")
     spans = models.JSONField(
-        default=list, blank=True, help_text="Other matched spans (date, event wording)."
-    )
+        default=list, blank=True,
+        help_text="Other matched spans: the event wording (type), the date, the fatalities "
+        "(number).",
+    )  # fmt: skip
     geom = models.PointField(srid=4326, null=True, blank=True)
     place = models.ForeignKey("events.Place", null=True, blank=True, on_delete=models.SET_NULL)
     location_precision = models.CharField(

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import socket
 import time
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -388,6 +389,37 @@ def test_the_report_command_lists_candidates_with_places_coordinates_actors_date
         "Battles",
         "Non-state actor overtakes territory",
     )
+
+
+def test_reingesting_a_stored_report_prints_its_existing_candidates(gazetteer, tmp_path):
+    path = tmp_path / "saraqib.txt"
+    path.write_text("Regime artillery shelled Saraqib yesterday, killing at least three people.")
+    first = command("report", str(path), "--published", "2024-12-02")["reports"][0]
+    [made] = first["candidates"]
+    Candidate.objects.filter(pk=made["id"]).update(state=Candidate.State.REJECTED)
+    # The same text again, in another file with other spacing and case: the same report.
+    again_path = tmp_path / "again.txt"
+    again_path.write_text(
+        "REGIME artillery  shelled Saraqib yesterday, killing at least three people."
+    )
+    out, err = StringIO(), StringIO()
+    call_command("ingest", "report", str(again_path), stdout=out, stderr=err)
+    again = json.loads(out.getvalue())
+    assert (again["created"], again["unchanged"], again["reports"]) == (0, 1, [])
+    [stored] = again["already_stored"]
+    assert stored["report"] == first["report"]
+    [existing] = stored["candidates"]
+    assert (existing["id"], existing["state"], existing["place"], existing["date"]) == (
+        made["id"], "rejected", "Saraqib", "2024-12-01",
+    )  # fmt: skip
+    said = err.getvalue()
+    assert f"Report {first['report']} (Regime artillery shelled Saraqib" in said
+    assert "was stored already (same URL or text): nothing new was stored" in said
+    assert (
+        f"#{made['id']} Explosions/Remote violence / Shelling/artillery/missile attack, "
+        "2024-12-01, Saraqib, rejected" in said
+    )
+    assert Report.objects.count() == 1 and Candidate.objects.count() == 1
 
 
 def test_the_acled_command_reads_a_folder_and_status_shows_a_run(factions, sample, tmp_path):

@@ -255,15 +255,32 @@ def _pick_date(sent: Sentence, trig: tr.Trigger, segment_lo: int) -> dates_stage
 
 
 def _fatal(sent: Sentence, lo: int, hi: int, following: list[Sentence]):
-    found = numbers_stage.fatalities(_plain(sent, lo, hi)) or numbers_stage.fatalities(_plain(sent))
+    """The fatalities of the event and, when the sentence itself states them, where: (start,
+    end) in the sentence's own text (None when they come from a sentence after it)."""
+    found = numbers_stage.fatalities(_plain(sent, lo, hi))
     if found:
-        return found
+        return found, _original_span(sent, lo, found)
+    found = numbers_stage.fatalities(_plain(sent))
+    if found:
+        return found, _original_span(sent, 0, found)
     for nxt in following:
         low = _plain(nxt)
         f = numbers_stage.fatalities(low)
         if f and (f.value == 0 or not numbers_stage.TOTAL.search(low)):
-            return f
-    return None
+            return f, None
+    return None, None
+
+
+def _original_span(sent: Sentence, at: int, found: numbers_stage.Fatalities) -> tuple[int, int]:
+    """The span of `found`, read in _plain(sent, at, ...), in the sentence's own text: the same
+    offsets for English; folded Arabic (marks dropped) maps back through the fold's index."""
+    if not sent.arabic:
+        return at + found.start, at + found.end
+    folded, index = sent.folded
+    if index is None:
+        return at + found.start, at + found.end
+    first = bisect.bisect_left(index, at)  # where _plain's slice starts in the folded text
+    return index[first + found.start], index[first + found.end]
 
 
 def extract(
@@ -366,7 +383,7 @@ def extract(
                 sub = _territory_sub_type(sent, sents, i, actor1, actor1_kind)
             roles = _roles(sent, mentions, actor1, trig, coref, date)
         with timer.stage("numbers"):
-            fatal = _fatal(sent, lo, hi, sents[i + 1 : i + 3])
+            fatal, fatal_span = _fatal(sent, lo, hi, sents[i + 1 : i + 3])
         coref.note(sent.named)
         targets = chosen or [None]
         for part, place in enumerate(targets):
@@ -396,6 +413,10 @@ def extract(
                                    "text": mention.text})  # fmt: skip
             if fatal:
                 cand.fatalities, cand.fatalities_qualifier = fatal.value, fatal.qualifier
+            if fatal_span:
+                start, end = fatal_span
+                cand.spans.append({"kind": "number", "start": start, "end": end,
+                                   "text": sent.text[start:end]})  # fmt: skip
             cand.confidence = _confidence(cand, actor1)
             if not _merge_duplicate(out, cand):
                 out.append(cand)

@@ -148,6 +148,7 @@ def _process_claimed_report(pk: int, token: dt.datetime) -> bool:
                     sentence_index=c.sentence_index,
                     part=c.part,
                     sentence=c.sentence,
+                    sentence_start=c.start,
                     places=c.places,
                     actors=c.actors,
                     spans=c.spans,
@@ -175,8 +176,11 @@ def _process_claimed_report(pk: int, token: dt.datetime) -> bool:
 
 
 def _store_reports(run: ImportRun, token: dt.datetime, items: list[dict], *, inline: bool) -> None:
-    """Store each item as a Report (deduplicated) in one transaction, then extract or queue."""
+    """Store each item as a Report (deduplicated) in one transaction, then extract or queue.
+    The reports that were stored already are named in the run's options["already_stored"], so
+    its summary can show what became of them (their candidates)."""
     new: list[Report] = []
+    known: list[int] = []
     created = unchanged = 0
     with transaction.atomic():
         hold_run(run, token)
@@ -187,13 +191,18 @@ def _store_reports(run: ImportRun, token: dt.datetime, items: list[dict], *, inl
                 new.append(result.report)
             else:
                 unchanged += 1
+                if result.report.pk not in known:
+                    known.append(result.report.pk)
         ImportRun.objects.filter(pk=run.pk).update(
             processed=len(items), created=created, unchanged=unchanged
         )
     if inline:
         for report in new:
             process_report(report.pk)
-    finish_run(run, token)
+    if known:
+        finish_run(run, token, options={**run.options, "already_stored": known})
+    else:
+        finish_run(run, token)
 
 
 def _published_option(value: str) -> tuple[dt.datetime | None, list[Problem]]:

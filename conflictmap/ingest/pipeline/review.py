@@ -24,22 +24,73 @@ class ReviewError(ValueError):
     pass
 
 
-def suggest_events(candidate: Candidate, *, km: float = MERGE_KM, days: int = MERGE_DAYS) -> list:
+def suggest_events(
+    candidate: Candidate,
+    *,
+    km: float = MERGE_KM,
+    days: int = MERGE_DAYS,
+    limit: int = 10,
+    statuses: tuple[str, ...] | None = None,
+) -> list:
     """Existing events within `km` kilometres and `days` days of the candidate, nearest first
-    (distance on the geography type, in PostGIS)."""
+    (distance on the geography type, in PostGIS), at most `limit`; with `statuses`, only
+    events of those statuses."""
     if candidate.geom is None or candidate.date is None:
         return []
+    status_sql = " AND e.status = ANY(%s)" if statuses is not None else ""
+    params = [candidate.pk, km * 1000.0, days, days]
+    params += [list(statuses)] if statuses is not None else []
     events = Event.objects.raw(
         "SELECT e.*, ST_Distance(e.geom::geography, c.geom::geography) / 1000.0 AS km,"
         " abs(e.date - c.date) AS days"
         " FROM events_event e, ingest_candidate c"
         " WHERE c.id = %s AND ST_DWithin(e.geom::geography, c.geom::geography, %s)"
-        " AND e.date BETWEEN c.date - %s AND c.date + %s"
+        " AND e.date BETWEEN c.date - %s AND c.date + %s" + status_sql +
         " ORDER BY ST_Distance(e.geom::geography, c.geom::geography), abs(e.date - c.date), e.id"
-        " LIMIT 10",
-        [candidate.pk, km * 1000.0, days, days],
-    )
+        " LIMIT %s",
+        [*params, limit],
+    )  # fmt: skip
     return list(events)
+
+
+# --- the review queue: pending candidates, one page each, in this order ------------------------
+
+#: Most confident first, then newest; the id keeps the order total (j/k never skip or repeat).
+QUEUE_ORDER = ("-confidence", "-created_at", "-id")
+
+
+def review_queue():
+    """The candidates awaiting review, in QUEUE_ORDER. Those grouped under a lead that still
+    awaits review are left out: they are reviewed with it (their reports become its sources)."""
+    from django.db.models import Q
+
+    return (
+        Candidate.objects.filter(state=Candidate.State.PENDING)
+        .filter(Q(lead__isnull=True) | ~Q(lead__state=Candidate.State.PENDING))
+        .order_by(*QUEUE_ORDER)
+    )
+
+
+def queue_neighbours(candidate: Candidate) -> tuple[int | None, int | None]:
+    """The ids of the pending candidates just before and just after `candidate` in the queue
+    (QUEUE_ORDER), whatever its own state: after a review, "after" is where the editor goes."""
+    from django.db.models import Q
+
+    c, t, pk = candidate.confidence, candidate.created_at, candidate.pk
+    after = (
+        Q(confidence__lt=c)
+        | Q(confidence=c, created_at__lt=t)
+        | Q(confidence=c, created_at=t, id__lt=pk)
+    )
+    before = (
+        Q(confidence__gt=c)
+        | Q(confidence=c, created_at__gt=t)
+        | Q(confidence=c, created_at=t, id__gt=pk)
+    )
+    queue = review_queue()
+    following = queue.filter(after).values_list("id", flat=True).first()
+    previous = queue.filter(before).order_by("confidence", "created_at", "id")
+    return previous.values_list("id", flat=True).first(), following
 
 
 def _report_source(report: Report, excerpt: str) -> Source:

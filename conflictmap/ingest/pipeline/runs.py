@@ -122,6 +122,11 @@ def summary(run: ImportRun, *, limit: int = 200) -> dict:
         out["snapshots"] = run.options.get("snapshots", [])  # one line per file, in date order
     if run.kind in (ImportRun.Kind.REPORT, ImportRun.Kind.FEED):
         out["reports"] = [report_summary(r) for r in run.report_set.order_by("pk")[:limit]]
+        known = run.options.get("already_stored", [])[:limit]
+        if known:
+            # Received again (same URL or text): nothing new was stored; what it became is here.
+            stored = Report.objects.in_bulk(known)
+            out["already_stored"] = [report_summary(stored[pk]) for pk in known if pk in stored]
     return out
 
 
@@ -134,6 +139,8 @@ def report_summary(report: Report) -> dict:
         "candidates": [
             {
                 "id": c.pk,
+                "state": c.state,
+                "place": c.place.name if c.place_id else None,
                 "sentence": c.sentence,
                 "places": [
                     {k: p.get(k) for k in ("name", "matched", "start", "end", "lon", "lat")}
@@ -150,6 +157,6 @@ def report_summary(report: Report) -> dict:
                 "fatalities": c.fatalities,
                 "confidence": c.confidence,
             }
-            for c in report.candidates.order_by("sentence_index")
+            for c in report.candidates.select_related("place").order_by("sentence_index", "part")
         ],
     }

@@ -198,6 +198,8 @@ class Command(BaseCommand):
             pipeline.process_run(run.pk, inline=True)
             results.append(pipeline.summary(run))
         self._print(results[0] if len(results) == 1 else results)
+        for result in results:
+            self._tell_already_stored(result.get("already_stored", []))
         if not opts["queue"] and all(self._nothing_read(r) for r in results):
             sys.exit(1)
 
@@ -297,6 +299,25 @@ class Command(BaseCommand):
         refuse_too_large(str(path), sum(stored_size(p) for p in files))
         content = pipeline.bundle_snapshots((p.name, read_vector_file(p)) for p in files)
         return path.resolve().name, "", content, None
+
+    def _tell_already_stored(self, reports: list[dict]) -> None:
+        """A report received again stores nothing new: say so on stderr, with the candidates
+        it has (the JSON on stdout carries the same, under "already_stored")."""
+        for report in reports:
+            title = report["title"] or report["url"]
+            name = f" ({title[:77] + '...' if len(title) > 80 else title})" if title else ""
+            self.stderr.write(
+                f"Report {report['report']}{name} was stored already (same URL or text): nothing "
+                f"new was stored. Its candidates:"
+            )
+            if not report["candidates"]:
+                self.stderr.write(f"  none (report {report['state']})")
+            for c in report["candidates"]:
+                kind = " / ".join(t for t in (c["event_type"], c["sub_event_type"]) if t)
+                self.stderr.write(
+                    f"  #{c['id']} {kind or 'no type'}, {c['date'] or 'date unknown'}, "
+                    f"{c['place'] or 'no place'}, {c['state']}"
+                )
 
     def _print(self, data) -> None:
         self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str))
