@@ -4,8 +4,10 @@ admin's map widgets work under the policy in Chromium, with no violation and no 
 from __future__ import annotations
 
 import pytest
+from django.contrib.gis.geos import Point
 from django.urls import reverse
 
+from conflictmap.ingest.models import Candidate, Report
 from conflictmap.territory.models import Faction, ZoneVersion
 
 
@@ -99,6 +101,15 @@ def test_the_admin_and_its_map_widgets_work_under_the_policy(chromium):
     page.sign_in()
     version = ZoneVersion.objects.filter(zone__slug="manbij-pocket").first()
     faction = Faction.objects.get(slug="sdf")
+    report = Report.objects.create(
+        text="SNA fighters took Manbij on Monday.", content_hash="h" * 64
+    )
+    candidate = Candidate.objects.create(
+        report=report, sentence_index=0, sentence=report.text, date=version.valid_from,
+        geom=Point(37.9495, 36.5281, srid=4326), event_type="Battles",
+        places=[{"name": "Manbij", "start": 18, "end": 24}],
+        spans=[{"kind": "type", "start": 13, "end": 17}],
+    )  # fmt: skip
     for url in (
         reverse("admin:index"),
         reverse("admin:territory_zoneversion_changelist"),
@@ -108,6 +119,8 @@ def test_the_admin_and_its_map_widgets_work_under_the_policy(chromium):
         reverse("admin:territory_faction_change", args=[faction.pk]),
         reverse("admin:events_event_add"),
         reverse("admin:ingest_importrun_changelist"),
+        # The review page: its marks, its map (zones of the day, events near) and shortcuts.
+        reverse("admin:ingest_candidate_review", args=[candidate.pk]),
     ):
         page.goto(f"{page.base}{url}")
         page.wait_for_load_state("networkidle")

@@ -132,6 +132,7 @@ def test_script_bearing_names_stay_text_in_the_admin(armed):
         reverse("admin:ingest_report_change", args=[candidate.report.pk]),
         reverse("admin:ingest_candidate_changelist"),
         reverse("admin:ingest_candidate_change", args=[candidate.pk]),
+        reverse("admin:ingest_candidate_review", args=[candidate.pk]),
     ]
     for url in pages:
         page.goto(f"{page.base}{url}")
@@ -146,3 +147,5 @@ def test_script_bearing_names_stay_text_in_the_admin(armed):
         assert page.locator("img[src^='/xss-']").count() == 0, url
     page.goto(f"{page.base}{reverse('admin:ingest_candidate_change', args=[candidate.pk])}")
     assert payload("sentence") in page.locator("body").inner_text()
+    page.goto(f"{page.base}{reverse('admin:ingest_candidate_review', args=[candidate.pk])}")
+    assert payload("sentence") in page.locator("#cm-review-text").inner_text()

@@ -75,9 +75,12 @@
       const radius = L.circle(here, {
         radius: config.radiusKm * 1000, className: "cm-review-radius", interactive: false, fill: false,
       }).addTo(map);
-      L.circleMarker(here, { pane: EVENT_PANE, radius: 9, className: "cm-review-candidate" })
+      L.circleMarker(here, { pane: EVENT_PANE, radius: 13, className: "cm-review-candidate" })
         .bindTooltip(document.createTextNode(c.label), { direction: "top" })
         .addTo(map);
+      L.circleMarker(here, {
+        pane: EVENT_PANE, radius: 13, className: "cm-review-candidate-halo", interactive: false,
+      }).addTo(map);
       map.fitBounds(radius.getBounds(), { padding: [8, 8] });
     } else if (events.getLayers().length) {
       map.fitBounds(events.getBounds().pad(0.3), { maxZoom: 10 });
@@ -119,14 +122,14 @@
     }
   }
 
-  const config = readConfig();
-  if (config) {
-    window.addEventListener("map:init", (event) => {
-      if (event.detail && event.detail.map && event.detail.id === "cm-review-map") {
-        draw(event.detail.map, config);
-      }
-    });
-  }
+  // Read when the map starts (at DOMContentLoaded): this script runs in the head, before the
+  // body that holds the configuration.
+  window.addEventListener("map:init", (event) => {
+    const config = readConfig();
+    if (config && event.detail && event.detail.map && event.detail.id === "cm-review-map") {
+      draw(event.detail.map, config);
+    }
+  });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
   } else {
