@@ -330,3 +330,19 @@ def test_the_actions_need_the_csrf_token_and_the_change_permission(
     assert other.post(review_url(second), {"action": "reject"}).status_code in (302, 403)
     second.refresh_from_db()
     assert second.state == "pending"
+
+
+def test_a_candidate_without_place_or_date_still_gets_its_page_and_says_what_is_missing(
+    admin_client, db
+):
+    candidate = pending("Clashes somewhere.", geom=None, date=None)
+    page = admin_client.get(review_url(candidate)).content.decode()
+    config = json_script(page, "cm-review-config")
+    assert config["candidate"] is None and config["events"]["features"] == []
+    assert json_script(page, "cm-admin-map-context")["neighbours"]["date"] is None
+    assert "No location" in page and "no date, so no zones" in page
+    # Accepting needs both: refused, said, nothing changes.
+    response = admin_client.post(review_url(candidate), {"action": "accept"}, follow=True)
+    assert "has no location; set one before accepting" in response.content.decode()
+    candidate.refresh_from_db()
+    assert candidate.state == "pending"
