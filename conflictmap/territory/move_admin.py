@@ -263,7 +263,14 @@ class FrontMoveAdmin(admin.ModelAdmin):
                 "places": reverse("api-places"),
                 "zones": reverse("api-zones"),
                 "placesMode": "points",
-                "neighbours": {"date": self._day(form), "version": None, "dateField": "id_day"},
+                # The zones in force on the form's date, by faction with a legend, drafts
+                # included (the editor's map): redrawn when the date changes (context.js).
+                "neighbours": {
+                    "date": self._day(form),
+                    "version": None,
+                    "dateField": "id_day",
+                    "label": "Zones in force on the date",
+                },
             },
             "move_config": {
                 "chosen": self._chosen(form),

@@ -1,6 +1,7 @@
 // Offline context under the admin's map widgets: our own country outlines and governorates
 // (/api/v1/regions), places (/api/v1/places) and, on a zone version's page, the other zones in
-// force on its first day (/api/v1/zones?date=, drafts included for those who may view them), read-only and
+// force on its first day (on Move the front, the zones in force on the move's date), by faction
+// with a legend (/api/v1/zones?date=, drafts included for those who may view them), read-only and
 // semi-transparent, so an editor sees where the geometry is without any tile server.
 // What to draw comes from the json_script #cm-admin-map-context; nothing is made global.
 // The outlines, governorates and places are the public map's layers (js/shared/basemap.js, an ES
@@ -224,7 +225,7 @@
       return { overlays: {}, ready: null };
     });
     base.then(({ overlays }) => {
-      if (zones) overlays["Other zones in force on the start date"] = zones.layer;
+      if (zones) overlays[neighbours.label || "Other zones in force on the start date"] = zones.layer;
       L.control.layers(null, overlays, { collapsed: true, position: "topright" }).addTo(map);
     });
     waits.push(base.then(({ ready }) => ready));

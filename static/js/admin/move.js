@@ -76,19 +76,27 @@
         const remove = el("button", "×", "cm-remove");
         remove.type = "button";
         remove.title = `Remove ${place.name}`;
-        remove.addEventListener("click", () => {
-          chosen.delete(place.id);
-          syncPlaces();
-          changed();
-        });
+        remove.addEventListener("click", () => drop(place.id));
         item.append(remove);
+        // A chosen place clicked on the map leaves the move, as its × does.
         L.circleMarker([place.lat, place.lon], {
           pane: "cmMove", radius: 6, color: "#000", weight: 2, fillColor: "#ffeb3b", fillOpacity: 1,
           className: "cm-chosen-marker",
         }).bindTooltip(document.createTextNode(place.name), { permanent: true, direction: "right" })
+          .on("click", (event) => {
+            L.DomEvent.stopPropagation(event);
+            if (!drawing) drop(place.id);
+          })
           .addTo(chosenLayer);
         return item;
       }));
+    }
+
+    function drop(id) {
+      if (chosen.delete(id)) {
+        syncPlaces();
+        changed();
+      }
     }
 
     function choose(place) {
@@ -138,12 +146,15 @@
     let drawing = false;
     map.on("click", (event) => {
       if (drawing || method() !== "places") return;
-      // The nearest place within a few pixels of the click.
+      // The nearest place within a few pixels of the click joins the move, or leaves it when
+      // it was chosen already.
       const p = map.latLngToContainerPoint(event.latlng);
       const edge = map.containerPointToLatLng(p.add([config.clickPixels, 0]));
       const within = Math.abs(edge.lng - event.latlng.lng);
       search({ near: `${event.latlng.lng},${event.latlng.lat}`, within }).then((places) => {
-        if (places.length) choose(places[0]);
+        if (!places.length) return;
+        if (chosen.has(places[0].id)) drop(places[0].id);
+        else choose(places[0]);
       });
     });
 
