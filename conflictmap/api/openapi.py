@@ -25,8 +25,17 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for endpoint in ENDPOINTS.values():
         description = endpoint.description
-        if endpoint.rules:
-            description += (" " if description else "") + "Rules: " + "; ".join(endpoint.rules)
+        rules = list(endpoint.rules)
+        parameters = [p.openapi() for p in endpoint.params]
+        if endpoint.period:
+            first, last = endpoint.period
+            limit = f"at most {endpoint.max_days} days from `{first}` to `{last}`, both counted"
+            rules[:0] = [f"{first} <= {last}", limit]
+            for parameter in parameters:
+                if parameter["name"] == last:
+                    parameter["description"] += f" The period is {limit}."
+        if rules:
+            description += (" " if description else "") + "Rules: " + "; ".join(rules)
         content: dict[str, Any] = {endpoint.media_type: {"schema": {}}}
         if any(p.name == "format" and "csv" in p.choices for p in endpoint.params):
             content["text/csv"] = {"schema": {"type": "string"}}
@@ -35,7 +44,7 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": endpoint.name,
                 "summary": endpoint.summary,
                 "description": description.strip(),
-                "parameters": [p.openapi() for p in endpoint.params],
+                "parameters": parameters,
                 "responses": {
                     "200": {"description": "OK", "content": content},
                     "304": {"description": "Not modified (If-None-Match matched the ETag)."},

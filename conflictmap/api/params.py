@@ -21,6 +21,28 @@ STEPS = ("day", "week", "month")
 MAX_STEPS = 1000
 MAX_Q_LENGTH = 200
 
+# Bounds that keep every request cheap (and the OpenAPI document says them: Endpoint.openapi).
+# The longest period each endpoint answers for, in days counting both ends (from 1 to 3 December
+# is 3 days).
+MAX_PERIOD_DAYS = {
+    # Every version in force on any day of the period comes whole: a year of the map's history.
+    "zones": 366,
+    # Twenty years (the war from 2011, with room) where the cost does not grow with the period:
+    # changes compare the map on two days; the series are bounded by MAX_STEPS; events stream,
+    # and the map's "all years" window asks them (tiles from the pyramid of cells, or events
+    # with an actor or text filter) over the whole history.
+    "changes": 7305,
+    "control_changes": 7305,
+    "stats_area": 7305,
+    "stats_events": 7305,
+    "events": 7305,
+    "tiles": 7305,
+}
+# The largest bounding box answered, in square degrees (W-E span x S-N span): Syria is about 35,
+# it and all its neighbours fit in 600. A box past this covers far more than the data's region:
+# leave bbox out to ask for everywhere.
+MAX_BBOX_DEG2 = 2500
+
 
 class ParamError(ValueError):
     """A request parameter is missing or malformed; `parameter` names it."""
@@ -83,6 +105,13 @@ class Param:
             raise ParamError(self.name, f"{self.name}: west ({w}) must be less than east ({e}).")
         if s >= n:
             raise ParamError(self.name, f"{self.name}: south ({s}) must be less than north ({n}).")
+        area = (e - w) * (n - s)
+        if area > MAX_BBOX_DEG2:
+            raise ParamError(
+                self.name,
+                f"{self.name} covers {area:g} square degrees; at most {MAX_BBOX_DEG2} are"
+                f" answered (leave {self.name} out to ask for everywhere).",
+            )
         return (w, s, e, n)
 
     def _parse_choice(self, raw: str) -> str:
@@ -135,9 +164,14 @@ class Param:
 
     def openapi(self) -> dict[str, Any]:
         schema: dict[str, Any]
+        description = self.description
         if self.kind == "date":
             schema = {"type": "string", "format": "date", "example": "2024-12-01"}
         elif self.kind == "bbox":
+            description += (
+                f" Its area is at most {MAX_BBOX_DEG2} square degrees (west-east span times"
+                " south-north span); leave it out to ask for everywhere."
+            )
             schema = {
                 "type": "string",
                 "pattern": r"^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$",
@@ -165,7 +199,7 @@ class Param:
             "name": self.name,
             "in": self.location,
             "required": self.required or self.location == "path",
-            "description": self.description,
+            "description": description,
             "schema": schema,
         }
         if schema["type"] == "array":
@@ -191,6 +225,13 @@ class Endpoint:
     rules: tuple[str, ...] = field(default=())
     # Answers other than 200, 304 and 400, by HTTP status: their description.
     errors: tuple[tuple[str, str], ...] = field(default=())
+    # The parameters (first day, last day) of the period it answers for, if any: the first may
+    # not come after the last, and the period is at most MAX_PERIOD_DAYS[name] days.
+    period: tuple[str, str] | None = None
+
+    @property
+    def max_days(self) -> int | None:
+        return MAX_PERIOD_DAYS[self.name] if self.period else None
 
     def parse(self, query: Mapping[str, str], path_args: Mapping[str, Any] | None = None) -> dict:
         values: dict[str, Any] = {}
@@ -200,6 +241,16 @@ class Endpoint:
                 values[p.name] = p.parse(None if raw is None else str(raw))
             else:
                 values[p.name] = p.parse(query.get(p.name))
+        if self.period:
+            first, last = self.period
+            check_order(values, first, last)
+            days = values[first] and values[last] and (values[last] - values[first]).days + 1
+            if days and days > MAX_PERIOD_DAYS[self.name]:
+                raise ParamError(
+                    last,
+                    f"The period from {first} to {last} is {days} days; at most"
+                    f" {MAX_PERIOD_DAYS[self.name]} are answered here: ask for a shorter one.",
+                )
         return values
 
 
@@ -265,9 +316,9 @@ ENDPOINTS: dict[str, Endpoint] = {
             media_type="application/geo+json",
             rules=(
                 "exactly one of `date` or `from`+`to`",
-                "from <= to",
                 "zoom and base with date only",
             ),
+            period=("from", "to"),
         ),
         Endpoint(
             "frontlines",
@@ -282,14 +333,15 @@ ENDPOINTS: dict[str, Endpoint] = {
             "Ground gained and lost by each faction between two dates (km² on the geography type)",
             (FROM, TO_REQ, DOWNLOAD),
             media_type="application/geo+json",
-            rules=("from <= to",),
+            period=("from", "to"),
         ),
         Endpoint(
             "stats_area",
             "/api/v1/stats/area",
             "Area held by each faction at each step (km²)",
             (FROM, TO_REQ, STEP),
-            rules=("from <= to", f"at most {MAX_STEPS} steps"),
+            rules=(f"at most {MAX_STEPS} steps",),
+            period=("from", "to"),
         ),
         Endpoint(
             "stats_events",
@@ -303,7 +355,8 @@ ENDPOINTS: dict[str, Endpoint] = {
                     "by", "choice", "Group counts by.", choices=("type", "actor"), default="type"
                 ),
             ),
-            rules=("from <= to", f"at most {MAX_STEPS} steps"),
+            rules=(f"at most {MAX_STEPS} steps",),
+            period=("from", "to"),
         ),
         Endpoint(
             "events",
@@ -343,7 +396,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                 "Streamed FeatureCollection ordered by id. The last members written are "
                 '"count" and "complete": true; a body without them was cut short.'
             ),
-            rules=("start <= end",),
+            period=("start", "end"),
         ),
         Endpoint(
             "tiles",
@@ -363,7 +416,8 @@ ENDPOINTS: dict[str, Endpoint] = {
                 ),
             ),
             media_type="application/vnd.mapbox-vector-tile",
-            rules=("start <= end", "x, y < 2^z"),
+            rules=("x, y < 2^z",),
+            period=("start", "end"),
         ),
         Endpoint("factions", "/api/v1/factions", "Factions with colours and backers", ()),
         Endpoint(
@@ -420,7 +474,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             (FROM, TO_REQ, BBOX),
             media_type="application/geo+json",
             description="Each place with `before` and `after`: {status, holder, factions}.",
-            rules=("from <= to",),
+            period=("from", "to"),
         ),
         Endpoint(
             "place_control",

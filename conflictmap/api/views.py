@@ -217,7 +217,6 @@ def zones(request: HttpRequest, values: dict) -> HttpResponse:
             raise P.ParamError("from", "from is required with to.")
         if not end:
             raise P.ParamError("to", "to is required with from.")
-        P.check_order(values, "from", "to")
         query = territory.zones_between(start, end, bbox=values["bbox"], staff=staff)
         head = {"from": start.isoformat(), "to": end.isoformat()}
         name = f"zones_{start.isoformat()}_{end.isoformat()}.geojson"
@@ -251,7 +250,6 @@ def frontlines(request: HttpRequest, values: dict) -> HttpResponse:
 
 @api("changes")
 def changes(request: HttpRequest, values: dict) -> HttpResponse:
-    P.check_order(values, "from", "to")
     start, end = values["from"], values["to"]
     staff = _drafts(request, ZoneVersion)
     return _stamped(
@@ -267,7 +265,6 @@ def changes(request: HttpRequest, values: dict) -> HttpResponse:
 
 @api("stats_area")
 def stats_area(request: HttpRequest, values: dict) -> HttpResponse:
-    P.check_order(values, "from", "to")
     P.check_steps(values)
     staff = _drafts(request, ZoneVersion)
     args = (values["from"], values["to"], values["step"])
@@ -289,7 +286,6 @@ def stats_area(request: HttpRequest, values: dict) -> HttpResponse:
 
 @api("stats_events")
 def stats_events(request: HttpRequest, values: dict) -> HttpResponse:
-    P.check_order(values, "from", "to")
     P.check_steps(values)
     staff = _drafts(request, Event)
     args = (values["from"], values["to"], values["step"], values["by"])
@@ -369,7 +365,6 @@ def event_tile(request: HttpRequest, values: dict) -> HttpResponse:
         raise P.ParamError("x", f"x must be below 2^z = {2**z}.")
     if y >= 2**z:
         raise P.ParamError("y", f"y must be below 2^z = {2**z}.")
-    P.check_order(values, "start", "end")
     staff = _drafts(request, Event)
     flt = event_sql.EventFilter(
         start=values["start"], end=values["end"], types=values["type"] or [], staff=staff
@@ -411,7 +406,6 @@ def control(request: HttpRequest, values: dict) -> HttpResponseBase:
 
 @api("control_changes")
 def control_changes(request: HttpRequest, values: dict) -> HttpResponse:
-    P.check_order(values, "from", "to")
     start, end = values["from"], values["to"]
     staff = _drafts(request, ZoneVersion)
     query = control_sql.control_changes(start, end, bbox=values["bbox"], staff=staff)

@@ -11,6 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 
+from conflictmap.api.params import MAX_BBOX_DEG2
 from conflictmap.events import queries as event_queries
 from conflictmap.events.models import EventActor, EventType
 from conflictmap.territory.models import Faction
@@ -265,6 +266,7 @@ def map_config() -> dict:
     extent = data_extent()
     return {
         "api": "/api/v1/",
+        "maxBboxDeg2": MAX_BBOX_DEG2,  # the export links leave out a view's box larger than this
         "tileUrl": settings.MAP_TILE_URL,
         "extent": extent,
         "steps": chart_steps(extent["first_date"], extent["last_date"]),

@@ -3,10 +3,12 @@ every parameter the views validate."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import resolve
 
-from conflictmap.api.params import ENDPOINTS
+from conflictmap.api.params import ENDPOINTS, MAX_BBOX_DEG2, MAX_PERIOD_DAYS
 
 
 @pytest.mark.parametrize(
@@ -28,7 +30,7 @@ from conflictmap.api.params import ENDPOINTS
         ("/api/v1/changes?from=2024-12-02&to=2024-12-01", "from", "after"),
         ("/api/v1/changes?from=2024-12-02", "to", "required"),
         ("/api/v1/stats/area?from=2024-01-01&to=2024-02-01&step=year", "step", "day, week"),
-        ("/api/v1/stats/area?from=2000-01-01&to=2024-02-01&step=day", "step", "steps"),
+        ("/api/v1/stats/area?from=2010-01-01&to=2024-02-01&step=day", "step", "steps"),
         ("/api/v1/stats/events?from=2024-01-01&to=2024-02-01&by=colour", "by", "type, actor"),
         ("/api/v1/events?start=2024-12-02&end=2024-12-01", "start", "after"),
         ("/api/v1/events?type=Picnics", "type", "Unknown type"),
@@ -76,3 +78,83 @@ def test_every_endpoint_of_the_openapi_document_is_routed(db):
         path = endpoint.path.replace("{z}", "1").replace("{x}", "0").replace("{y}", "0")
         path = path.replace("{id}", "1")
         assert resolve(path).url_name.startswith("api-"), path
+
+
+# --- bounds that keep each request cheap -------------------------------------------------------
+
+FIRST = dt.date(2000, 1, 1)
+# Each endpoint with a period, as a URL missing only its period (its names come from the
+# endpoint's declaration).
+PERIOD_URLS = {
+    "zones": "/api/v1/zones?",
+    "changes": "/api/v1/changes?",
+    "control_changes": "/api/v1/control/changes?",
+    "stats_area": "/api/v1/stats/area?step=month&",
+    "stats_events": "/api/v1/stats/events?step=month&",
+    "events": "/api/v1/events?",
+    "tiles": "/api/v1/tiles/events/0/0/0.mvt?",
+}
+
+
+def test_every_endpoint_with_a_period_has_its_bound_tested():
+    assert set(PERIOD_URLS) == {e.name for e in ENDPOINTS.values() if e.period}
+    assert set(MAX_PERIOD_DAYS) == set(PERIOD_URLS)
+
+
+def period_url(name: str, days: int) -> str:
+    first, last = ENDPOINTS[name].period
+    end = FIRST + dt.timedelta(days=days - 1)  # both ends counted
+    return f"{PERIOD_URLS[name]}{first}={FIRST}&{last}={end}"
+
+
+@pytest.mark.parametrize("name", sorted(PERIOD_URLS))
+def test_a_period_up_to_the_bound_is_answered_and_one_day_more_is_refused(client, db, name):
+    limit = MAX_PERIOD_DAYS[name]
+    assert client.get(period_url(name, limit)).status_code == 200
+
+    response = client.get(period_url(name, limit + 1))
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": f"The period from {ENDPOINTS[name].period[0]} to {ENDPOINTS[name].period[1]}"
+        f" is {limit + 1} days; at most {limit} are answered here: ask for a shorter one.",
+        "parameter": ENDPOINTS[name].period[1],
+    }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/zones?date=2024-12-01&bbox={}",
+        "/api/v1/frontlines?date=2024-12-01&bbox={}",
+        "/api/v1/events?bbox={}",
+        "/api/v1/places?bbox={}",
+        "/api/v1/control?date=2024-12-01&bbox={}",
+    ],
+)
+def test_a_bbox_up_to_the_largest_area_is_answered_and_a_larger_one_is_refused(client, db, url):
+    assert MAX_BBOX_DEG2 == 2500  # the boxes below: 50 x 50 degrees, then a little more
+    assert client.get(url.format("10,0,60,50")).status_code == 200
+
+    response = client.get(url.format("10,0,60,50.5"))
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "bbox covers 2525 square degrees; at most 2500 are answered (leave bbox out"
+        " to ask for everywhere).",
+        "parameter": "bbox",
+    }
+
+
+def test_the_openapi_document_states_the_bounds(client, db):
+    doc = client.get("/api/schema/").json()
+    for endpoint in ENDPOINTS.values():
+        operation = doc["paths"][endpoint.path]["get"]
+        described = {p["name"]: p["description"] for p in operation["parameters"]}
+        if endpoint.period:
+            first, last = endpoint.period
+            limit = f"at most {MAX_PERIOD_DAYS[endpoint.name]} days from `{first}` to `{last}`"
+            assert limit in described[last], endpoint.name
+            assert limit in operation["description"], endpoint.name
+        if "bbox" in described:
+            assert f"at most {MAX_BBOX_DEG2} square degrees" in described["bbox"], endpoint.name

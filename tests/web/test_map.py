@@ -144,6 +144,21 @@ def test_export_downloads_valid_geojson_of_the_zones_and_events(map_page, demo):
         assert len(json.load(fh)["features"]) > 0
 
 
+def test_a_view_larger_than_the_api_answers_for_exports_everything(map_page, demo):
+    # Zoom 3: the view spans far more than MAX_BBOX_DEG2, which the API would refuse.
+    map_page.open("?date=2024-12-10&window=30&lat=35&lng=38&z=3")
+    page = map_page.page
+    for link in ("#export-zones", "#export-events-geojson", "#export-events-csv"):
+        assert "bbox=" not in page.locator(link).get_attribute("href"), link
+    with page.expect_download() as info:
+        page.locator("#export-zones").click()
+    with open(info.value.path(), encoding="utf-8") as fh:
+        assert len(json.load(fh)["features"]) > 0
+    map_page.open("?date=2024-12-10&window=30&lat=35&lng=38&z=7")
+    assert "bbox=" in page.locator("#export-zones").get_attribute("href")
+    assert map_page.errors == []
+
+
 def test_clicking_the_area_chart_moves_the_slider(map_page, demo):
     map_page.open("?date=2024-12-10")
     page = map_page.page

@@ -291,11 +291,13 @@ function start(map) {
   });
 
   // --- Export links --------------------------------------------------------------------------
+  // The view's box; none when it is larger than the API answers for (config.maxBboxDeg2): such
+  // a view holds far more than the data's region, so the export asks for everything.
   function bbox() {
     const b = map.getBounds();
-    const round = (v) => v.toFixed(4);
-    return [Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()), Math.min(180, b.getEast()), Math.min(90, b.getNorth())]
-      .map(round).join(",");
+    const [w, s, e, n] = [Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()), Math.min(180, b.getEast()), Math.min(90, b.getNorth())];
+    if (config.maxBboxDeg2 && (e - w) * (n - s) > config.maxBboxDeg2) return undefined;
+    return [w, s, e, n].map((v) => v.toFixed(4)).join(",");
   }
   function refreshExports() {
     const box = bbox();
