@@ -137,6 +137,12 @@ def test_a_publisher_commits_over_published_zones_and_publishes(front, publisher
     assert "Government took 75.7" in response.content.decode()
     opened = ZoneVersion.objects.filter(pk__in=record.summary["opened"])
     assert {v.status for v in opened} == {"published"}
+    # History says who, and why, for every version the move wrote (written in bulk).
+    for version in ZoneVersion.objects.filter(
+        pk__in=record.summary["opened"] + record.summary["closed"]
+    ):
+        row = version.history.latest()
+        assert (row.history_user, row.history_change_reason) == (publisher.user, "Saraqib taken")
     assert record.reason == "Saraqib taken"
     assert list(record.sources.values_list("url", flat=True)) == ["https://example.org/report"]
 
