@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conflictmap.api.params import ENDPOINTS
+from conflictmap.api.params import ENDPOINTS, Endpoint, Mode
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -21,6 +21,45 @@ ERROR_SCHEMA = {
 }
 
 
+def _named(mode: Mode) -> str:
+    return " and ".join(f"`{n}`" for n in mode.required)
+
+
+def _fold_modes(endpoint: Endpoint, parameters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The parameters of `endpoint`'s modes as one required query object, exploded (each property
+    its own query parameter, as clients send them), that is oneOf the modes: so the document says
+    which go together (zones: `date`, or `from` and `to`), and generated requests are valid."""
+    by_name = {p["name"]: p for p in parameters}
+    in_modes = {n for m in endpoint.modes for n in m.names}
+    branches = [
+        {
+            "type": "object",
+            "title": mode.title,
+            "required": list(mode.required),
+            "properties": {
+                n: {**by_name[n]["schema"], "description": by_name[n]["description"]}
+                for n in mode.names
+            },
+            "additionalProperties": False,
+        }
+        for mode in endpoint.modes
+    ]
+    said = "; or ".join(
+        f"{_named(m)} ({m.title}" + (f"; with {', '.join(m.optional)}" if m.optional else "") + ")"
+        for m in endpoint.modes
+    )
+    mode = {
+        "name": "mode",
+        "in": "query",
+        "required": True,
+        "style": "form",
+        "explode": True,
+        "description": f"Not a parameter itself: its properties are. Give exactly one of {said}.",
+        "schema": {"oneOf": branches},
+    }
+    return [mode] + [p for p in parameters if p["name"] not in in_modes]
+
+
 def openapi_document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for endpoint in ENDPOINTS.values():
@@ -34,6 +73,9 @@ def openapi_document() -> dict[str, Any]:
             for parameter in parameters:
                 if parameter["name"] == last:
                     parameter["description"] += f" The period is {limit}."
+        if endpoint.modes:
+            parameters = _fold_modes(endpoint, parameters)
+            rules.insert(0, "exactly one of " + " or ".join(_named(m) for m in endpoint.modes))
         if rules:
             description += (" " if description else "") + "Rules: " + "; ".join(rules)
         content: dict[str, Any] = {endpoint.media_type: {"schema": {}}}

@@ -174,7 +174,8 @@ class Param:
             )
             schema = {
                 "type": "string",
-                "pattern": r"^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$",
+                # Four decimal numbers (what the parser checks beyond: ranges, order, area).
+                "pattern": r"^-?\d{1,3}(\.\d{1,12})?(,-?\d{1,3}(\.\d{1,12})?){3}$",
                 "example": "35.5,32.3,42.4,37.4",
             }
         elif self.kind == "choice":
@@ -213,6 +214,24 @@ def _finite(x: float) -> bool:
 
 
 @dataclass(frozen=True)
+class Mode:
+    """One way of asking an endpoint that has several (such as zones: one day, or a period): the
+    parameters it requires and those it allows besides. A request is in exactly one mode."""
+
+    title: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*self.required, *self.optional)
+
+    @property
+    def said(self) -> str:
+        return " and ".join(self.required)
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """An API route: its OpenAPI path, parameters and what it answers."""
 
@@ -228,6 +247,9 @@ class Endpoint:
     # The parameters (first day, last day) of the period it answers for, if any: the first may
     # not come after the last, and the period is at most MAX_PERIOD_DAYS[name] days.
     period: tuple[str, str] | None = None
+    # Ways of asking it of which a request takes exactly one (the OpenAPI document gives them as
+    # one object parameter with a oneOf, so that generated requests are valid ones).
+    modes: tuple[Mode, ...] = ()
 
     @property
     def max_days(self) -> int | None:
@@ -241,6 +263,7 @@ class Endpoint:
                 values[p.name] = p.parse(None if raw is None else str(raw))
             else:
                 values[p.name] = p.parse(query.get(p.name))
+        self._check_mode(values)
         if self.period:
             first, last = self.period
             check_order(values, first, last)
@@ -252,6 +275,36 @@ class Endpoint:
                     f" {MAX_PERIOD_DAYS[self.name]} are answered here: ask for a shorter one.",
                 )
         return values
+
+    def _check_mode(self, values: dict) -> None:
+        """Exactly one mode: its required parameters given, none of another mode's."""
+        if not self.modes:
+            return
+        given = [n for m in self.modes for n in m.names if values.get(n) is not None]
+        chosen = [m for m in self.modes if any(n in given for n in m.required)]
+        if len(chosen) > 1:
+            first, second = chosen[:2]
+            raise ParamError(
+                first.required[0], f"Give either {first.said} or {second.said}, not both."
+            )
+        if not chosen:
+            implied = [m for m in self.modes if any(n in given for n in m.optional)]
+            if not implied:
+                first, *others = self.modes
+                alternatives = "".join(f" (or {m.said} for {m.title})" for m in others)
+                raise ParamError(first.required[0], f"{first.said} is required{alternatives}.")
+            chosen = implied[:1]
+        mode = chosen[0]
+        for name in mode.required:
+            if values.get(name) is None:
+                with_ = [n for n in given if n in mode.names]
+                raise ParamError(name, f"{name} is required with {' and '.join(with_)}.")
+        for name in given:
+            if name not in mode.names:
+                owner = next(m for m in self.modes if name in m.names)
+                raise ParamError(
+                    name, f"{name} goes with {owner.said} ({owner.title}), not with {mode.said}."
+                )
 
 
 # --- shared parameter declarations -------------------------------------------------------------
@@ -286,7 +339,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             "/api/v1/zones",
             "Zone versions in force on a date, or on any day of a period",
             (
-                Param(DATE.name, DATE.kind, DATE.description + " Give either date or from+to."),
+                Param(DATE.name, DATE.kind, DATE.description),
                 Param(
                     "from",
                     "date",
@@ -314,11 +367,11 @@ ENDPOINTS: dict[str, Endpoint] = {
                 DOWNLOAD,
             ),
             media_type="application/geo+json",
-            rules=(
-                "exactly one of `date` or `from`+`to`",
-                "zoom and base with date only",
-            ),
             period=("from", "to"),
+            modes=(
+                Mode("one day's map", ("date",), ("zoom", "base")),
+                Mode("a period", ("from", "to")),
+            ),
         ),
         Endpoint(
             "frontlines",

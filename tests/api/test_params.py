@@ -20,6 +20,10 @@ from conflictmap.api.params import ENDPOINTS, MAX_BBOX_DEG2, MAX_PERIOD_DAYS
         ("/api/v1/zones?date=2024-12-01&from=2024-12-01&to=2024-12-02", "date", "either"),
         ("/api/v1/zones?from=2024-12-01", "to", "required"),
         ("/api/v1/zones?from=2024-12-05&to=2024-12-01", "from", "after"),
+        ("/api/v1/zones?to=2024-12-01", "from", "from is required with to"),
+        ("/api/v1/zones?zoom=5", "date", "date is required with zoom"),
+        ("/api/v1/zones?from=2024-12-01&to=2024-12-02&zoom=5", "zoom", "goes with date"),
+        ("/api/v1/zones?bbox=36,35,37,36", "date", "date is required (or from and to"),
         ("/api/v1/zones?date=2024-12-01&bbox=36,35,37", "bbox", "four numbers"),
         ("/api/v1/zones?date=2024-12-01&bbox=36,35,190,36", "bbox", "-180..180"),
         ("/api/v1/zones?date=2024-12-01&bbox=36,-95,37,36", "bbox", "-90..90"),
@@ -65,12 +69,39 @@ def test_the_openapi_document_describes_every_declared_parameter_of_every_endpoi
     assert doc["openapi"].startswith("3.")
     for endpoint in ENDPOINTS.values():
         operation = doc["paths"][endpoint.path]["get"]
-        described = {p["name"]: p for p in operation["parameters"]}
+        described = described_parameters(operation)
         assert set(described) == {p.name for p in endpoint.params}
         for param in endpoint.params:
             assert described[param.name]["description"]
             assert described[param.name]["in"] == param.location
         assert "400" in operation["responses"]
+
+
+def described_parameters(operation: dict) -> dict[str, dict]:
+    """Each parameter a client sends, by name: an exploded form object (a oneOf of modes, such as
+    zones' date or from+to) stands for its properties."""
+    found = {}
+    for parameter in operation["parameters"]:
+        branches = parameter["schema"].get("oneOf")
+        if branches and parameter.get("explode") and parameter.get("style") == "form":
+            for branch in branches:
+                for name, schema in branch["properties"].items():
+                    found[name] = {"in": parameter["in"], "description": schema["description"]}
+        else:
+            found[parameter["name"]] = parameter
+    return found
+
+
+def test_zones_says_that_it_takes_a_date_or_a_period(client, db):
+    operation = client.get("/api/schema/").json()["paths"]["/api/v1/zones"]["get"]
+    [mode] = [p for p in operation["parameters"] if "oneOf" in p["schema"]]
+    assert mode["required"] is True and mode["in"] == "query"
+    assert [(b["required"], sorted(b["properties"])) for b in mode["schema"]["oneOf"]] == [
+        (["date"], ["base", "date", "zoom"]),
+        (["from", "to"], ["from", "to"]),
+    ]
+    assert all(b["additionalProperties"] is False for b in mode["schema"]["oneOf"])
+    assert "exactly one of `date` or `from` and `to`" in operation["description"]
 
 
 def test_every_endpoint_of_the_openapi_document_is_routed(db):
@@ -150,7 +181,7 @@ def test_the_openapi_document_states_the_bounds(client, db):
     doc = client.get("/api/schema/").json()
     for endpoint in ENDPOINTS.values():
         operation = doc["paths"][endpoint.path]["get"]
-        described = {p["name"]: p["description"] for p in operation["parameters"]}
+        described = {n: p["description"] for n, p in described_parameters(operation).items()}
         if endpoint.period:
             first, last = endpoint.period
             limit = f"at most {MAX_PERIOD_DAYS[endpoint.name]} days from `{first}` to `{last}`"
