@@ -53,9 +53,10 @@ def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
     """A Mapbox vector tile with one layer, "events".
 
     Detail (z >= DETAIL_ZOOM and a start or end given): one point per event with id, date,
-    type, sub_type, fatalities, count=1. Aggregated otherwise: one point per grid cell (mean
-    position of its events) with count and fatalities (sum of known values), cluster=true,
-    ordered by cell.
+    type, sub_type, fatalities, status, count=1. Aggregated otherwise: one point per grid cell
+    (mean position of its events) with count and fatalities (sum of known values),
+    cluster=true, and for a user who sees drafts (flt.staff) `unpublished`, how many of the
+    count are drafts or retracted; ordered by cell.
     """
     params = {"z": z, "x": x, "y": y, "extent": TILE_EXTENT, "buffer": TILE_BUFFER}
     windowed = flt.start is not None or flt.end is not None
@@ -96,7 +97,7 @@ def _detail_sql(flt: EventFilter) -> tuple[str, dict]:
         SELECT ST_AsMVTGeom(ST_Transform(e.geom, 3857), {_ENVELOPE}, %(extent)s, %(buffer)s,
                             true) AS geom,
                e.id, e.date::text AS date, e.event_type AS type,
-               NULLIF(e.sub_event_type, '') AS sub_type, e.fatalities, 1 AS count
+               NULLIF(e.sub_event_type, '') AS sub_type, e.fatalities, e.status, 1 AS count
         FROM events_event e
         WHERE e.geom && {_ENVELOPE_LL} AND {where}
     )
@@ -105,15 +106,22 @@ def _detail_sql(flt: EventFilter) -> tuple[str, dict]:
     return sql, params
 
 
-def _cells_to_mvt(cells: str) -> str:
-    """SQL of an aggregated tile from `cells`: rows (cx, cy, n, fatalities, mx, my), one per
-    non-empty cell, mx and my the mean Web Mercator position of its events."""
+# A cell's events that are drafts or retracted, for users who see them (`n` of each status is
+# the cell's `events` column in the pyramid, 1 per event when aggregating events).
+_UNPUBLISHED = "sum({n}) FILTER (WHERE {alias}.status <> 'published')"
+
+
+def _cells_to_mvt(cells: str, staff: bool) -> str:
+    """SQL of an aggregated tile from `cells`: rows (cx, cy, n, fatalities, mx, my, unpublished),
+    one per non-empty cell, mx and my the mean Web Mercator position of its events; unpublished
+    (their drafts and retracted ones) becomes an attribute for users who see drafts (`staff`)."""
+    unpublished = ", COALESCE(unpublished, 0)::int AS unpublished" if staff else ""
     return f"""
     WITH cells AS ({cells}),
     agg AS (
         SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(mx, my), 3857), {_ENVELOPE}, %(extent)s,
                             %(buffer)s, true) AS geom,
-               n::int AS count, fatalities::int AS fatalities, true AS cluster
+               n::int AS count, fatalities::int AS fatalities, true AS cluster{unpublished}
         FROM cells ORDER BY cx, cy
     )
     SELECT {_MVT}
@@ -129,17 +137,18 @@ def _aggregated_sql(z: int, flt: EventFilter) -> tuple[str, dict]:
         SELECT events_tile_cell(mx, %(cell_zoom)s) AS cx, events_tile_cell(my, %(cell_zoom)s)
                    AS cy,
                count(*) AS n, COALESCE(sum(fatalities), 0) AS fatalities,
-               avg(mx) AS mx, avg(my) AS my
+               avg(mx) AS mx, avg(my) AS my, {_UNPUBLISHED.format(n=1, alias="projected")}
+                   AS unpublished
         FROM (
             SELECT events_mercator_x(e.geom) AS mx, events_mercator_y(e.geom) AS my,
-                   e.fatalities
+                   e.fatalities, e.status
             FROM events_event e
             WHERE e.geom && {_ENVELOPE_LL} AND {where}
             OFFSET 0
         ) projected
         GROUP BY 1, 2
     """
-    return _cells_to_mvt(cells), params
+    return _cells_to_mvt(cells, flt.staff), params
 
 
 def _pyramid_sql(x: int, y: int, z: int, flt: EventFilter) -> tuple[str, dict]:
@@ -161,11 +170,12 @@ def _pyramid_sql(x: int, y: int, z: int, flt: EventFilter) -> tuple[str, dict]:
         params["types"] = list(flt.types)
     cells = f"""
         SELECT c.cx, c.cy, sum(c.events) AS n, sum(c.fatalities) AS fatalities,
-               sum(c.sum_x) / sum(c.events) AS mx, sum(c.sum_y) / sum(c.events) AS my
+               sum(c.sum_x) / sum(c.events) AS mx, sum(c.sum_y) / sum(c.events) AS my,
+               {_UNPUBLISHED.format(n="c.events", alias="c")} AS unpublished
         FROM events_tilecell c
         WHERE c.zoom = %(z)s AND c.cx BETWEEN %(cx0)s AND %(cx1)s
           AND c.cy BETWEEN %(cy0)s AND %(cy1)s AND {visible("c")} {types}
         GROUP BY c.cx, c.cy
         HAVING sum(c.events) > 0
     """
-    return _cells_to_mvt(cells), params
+    return _cells_to_mvt(cells, flt.staff), params

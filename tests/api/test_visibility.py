@@ -140,13 +140,17 @@ def test_anonymous_events_csv_is_published_only(client, records):
     assert [r["status"] for r in rows] == ["published"]
 
 
-@pytest.mark.parametrize("z", [7, 12])  # from the pyramid of cells, and one point per event
+# Every way a tile is made (events/tiles.py): the pyramid of cells (all years, z < 9), cells
+# aggregated from the events (a window at z < 9, or all years from z 9), one point per event.
+TILE_WAYS = [(7, ""), (7, f"?start={D}&end={D}"), (12, ""), (12, f"?start={D}&end={D}")]
+
+
+@pytest.mark.parametrize(("z", "window"), TILE_WAYS)
 @pytest.mark.parametrize("where", [(40.1, 33.1), (40.2, 33.2)])  # the draft, the retracted
-def test_anonymous_event_tiles_leave_out_unpublished_events(client, records, z, where):
+def test_anonymous_event_tiles_leave_out_unpublished_events(client, records, z, window, where):
     from tests.api.test_tile_cells import tile_xy
 
     x, y = tile_xy(*where, z)  # no published event there
-    window = "" if z < 9 else f"?start={D}&end={D}"
     url = f"/api/v1/tiles/events/{z}/{x}/{y}.mvt{window}"
     assert client.get(url).content == b""
 
@@ -233,6 +237,43 @@ def test_a_user_with_the_view_permission_sees_drafts_and_retracted_marked(viewer
 
     x, y = tile_xy(40.15, 33.15, 7)
     assert viewer.get(f"/api/v1/tiles/events/7/{x}/{y}.mvt").content != b""
+
+
+@pytest.mark.parametrize(("z", "window"), TILE_WAYS)
+def test_event_tiles_mark_what_is_unpublished_for_a_viewer_only(
+    client, django_user_model, records, z, window
+):
+    """One tile holding the three events: a viewer's points say each one's status (clusters,
+    how many of theirs are unpublished); the public's hold the published one only."""
+    from django.test import Client
+
+    from tests.api.test_tile_cells import tile_xy
+    from tests.web.test_snapshot import decode_events_layer
+
+    for event, at in zip(records["events"].values(), [(40.15, 33.15)] * 3, strict=True):
+        event.geom = Point(*at, srid=4326)  # all three in one cell of any of these zooms
+        event.save()
+    viewer = Client()
+    user = django_user_model.objects.create_user("tile-viewer", password="pw")
+    user.user_permissions.add(Permission.objects.get(codename="view_event"))
+    viewer.force_login(user)
+    x, y = tile_xy(40.15, 33.15, z)
+    url = f"/api/v1/tiles/events/{z}/{x}/{y}.mvt{window}"
+
+    theirs, public = (
+        decode_events_layer(viewer.get(url).content),
+        decode_events_layer(client.get(url).content),
+    )
+
+    if z >= 9 and window:  # one point per event
+        by_id = {f["id"]: f["status"] for f in theirs}
+        assert by_id == {e.pk: status.value for status, e in records["events"].items()}
+        assert [(f["id"], f["status"]) for f in public] == [
+            (records["events"][Status.PUBLISHED].pk, "published")
+        ]
+    else:  # one cluster of all three, two of them unpublished
+        assert [(f["count"], f["unpublished"]) for f in theirs] == [(3, 2)]
+        assert [f["count"] for f in public] == [1] and "unpublished" not in public[0]
 
 
 def test_the_public_and_a_viewer_never_share_an_etag(client, viewer, records):
