@@ -13,7 +13,13 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 
 from conflictmap.events.models import Place, Source
-from conflictmap.territory.models import Confidence, PlaceCover, Status, new_version_from
+from conflictmap.territory.models import (
+    Confidence,
+    PlaceCover,
+    Status,
+    ZoneVersion,
+    new_version_from,
+)
 from tests.conftest import square
 
 pytestmark = pytest.mark.django_db
@@ -292,6 +298,52 @@ def test_the_covers_follow_versions_and_places_as_they_are_written(
     assert PlaceCover.objects.get().period.upper == D30
     v.delete()
     assert covers() == []
+
+
+def test_the_covers_follow_statements_that_write_many_versions_at_once(
+    make_faction, make_zone, make_version, place
+):
+    """The covers are kept once per statement (migration territory/0012): after one INSERT of
+    several versions, one UPDATE that reshapes some and only publishes others, and one DELETE of
+    several, they are exactly what a spatial join of every version with every place gives."""
+    gov, hts = make_faction(), make_faction()
+    towns = [place(37.0 + 0.5 * i + 0.2, 36.2) for i in range(4)]  # one in each square
+    first = make_version(faction=gov, geom=square(37.0, 36.0, 0.5), valid_from=NOV, valid_to=D30)
+    many = ZoneVersion.objects.bulk_create(
+        [ZoneVersion(zone=first.zone, faction=hts, geom=square(37.0 + 0.5 * i, 36.0, 0.5),
+                     valid_from=D29 + dt.timedelta(days=i), valid_to=D29 + dt.timedelta(days=i + 1))
+         for i in (1, 2, 3)] + [ZoneVersion(zone=make_zone(), faction=hts,
+                                             geom=square(37.0, 36.0, 2.0), valid_from=NOV)]
+    )  # fmt: skip
+
+    def covers():
+        return sorted(PlaceCover.objects.values_list("place_id", "version_id", "faction_id",
+                                                     "period", "status", "confidence"))  # fmt: skip
+
+    def recomputed():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT p.id, v.id, v.faction_id, v.period, v.status, v.confidence"
+                " FROM territory_zoneversion v JOIN events_place p"
+                " ON p.geom && v.geom AND ST_Intersects(v.geom, p.geom)"
+            )
+            return sorted(cursor.fetchall())
+
+    assert covers() == recomputed() and len(covers()) == 1 + 3 + 4
+    with connection.cursor() as cursor:  # one statement: two reshaped, the others published
+        cursor.execute(
+            "UPDATE territory_zoneversion SET"
+            " geom = CASE WHEN id = ANY(%(moved)s)"
+            "   THEN ST_Multi(ST_Translate(geom, 5, 0)) ELSE geom END,"
+            " status = 'published', valid_to = COALESCE(valid_to, %(end)s)",
+            {"moved": [many[0].pk, many[3].pk], "end": dt.date(2025, 1, 1)},
+        )
+    assert covers() == recomputed() and len(covers()) == 3  # the moved ones cover nothing
+    assert {c[4] for c in covers()} == {"published"}
+    ZoneVersion.objects.filter(pk__in=[first.pk, many[1].pk]).delete()
+    assert covers() == recomputed() == sorted(
+        (towns[3].pk, many[2].pk, hts.pk, c[3], "published", "confirmed") for c in covers()
+    )  # fmt: skip
 
 
 def test_the_schema_documents_the_control_endpoints_and_their_errors(client):
