@@ -381,7 +381,7 @@ class FrontMove(models.Model):
 class PlaceCover(models.Model):
     """Which zone versions cover which gazetteer place (point within or on the outline), with
     the version's faction, period, status and confidence: a geometric index that the database
-    keeps (triggers of migration territory/0006_place_cover), never written by Django.
+    keeps (triggers of migrations territory/0006_place_cover and 0012), never written by Django.
 
     Who held a place on a day is not stored here or anywhere: territory.control reads it from
     these rows with the same rules as the map (in_force, visible: the columns have the names
