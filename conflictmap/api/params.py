@@ -20,6 +20,9 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 STEPS = ("day", "week", "month")
 MAX_STEPS = 1000
 MAX_Q_LENGTH = 200
+# An integer parameter without a maximum of its own is at most PostgreSQL's bigint (past it, the
+# query would fail on the conversion: a 500 instead of a 400).
+BIGINT_MAX = 2**63 - 1
 
 # Bounds that keep every request cheap (and the OpenAPI document says them: Endpoint.openapi).
 # The longest period each endpoint answers for, in days counting both ends (from 1 to 3 December
@@ -150,8 +153,9 @@ class Param:
             raise ParamError(self.name, f"{self.name} must be an integer, not {raw!r}.") from None
         if self.minimum is not None and value < self.minimum:
             raise ParamError(self.name, f"{self.name} must be at least {self.minimum}.")
-        if self.maximum is not None and value > self.maximum:
-            raise ParamError(self.name, f"{self.name} must be at most {self.maximum}.")
+        maximum = BIGINT_MAX if self.maximum is None else self.maximum
+        if value > maximum:
+            raise ParamError(self.name, f"{self.name} must be at most {maximum}.")
         return value
 
     def _parse_bool(self, raw: str) -> bool:
@@ -188,8 +192,7 @@ class Param:
             schema = {"type": "integer"}
             if self.minimum is not None:
                 schema["minimum"] = self.minimum
-            if self.maximum is not None:
-                schema["maximum"] = self.maximum
+            schema["maximum"] = BIGINT_MAX if self.maximum is None else self.maximum
         elif self.kind == "bool":
             schema = {"type": "boolean"}
         else:
@@ -493,7 +496,13 @@ ENDPOINTS: dict[str, Endpoint] = {
             "Gazetteer places as points",
             (
                 BBOX,
-                Param("min_population", "int", "Only places at least this populous.", minimum=0),
+                Param(
+                    "min_population",
+                    "int",
+                    "Only places at least this populous.",
+                    minimum=0,
+                    maximum=100_000_000,  # more than any city; the column is an integer
+                ),
             ),
             media_type="application/geo+json",
         ),

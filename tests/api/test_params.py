@@ -46,6 +46,8 @@ from conflictmap.api.params import ENDPOINTS, MAX_BBOX_DEG2, MAX_PERIOD_DAYS
         ("/api/v1/tiles/events/23/1/1.mvt", "z", "at most 22"),
         ("/api/v1/regions?level=planet", "level", "country"),
         ("/api/v1/places?min_population=many", "min_population", "integer"),
+        ("/api/v1/places?min_population=20301169111113998008320", "min_population", "at most"),
+        ("/api/v1/places/99999999999999999999/control", "id", "at most"),
     ],
 )
 def test_a_bad_parameter_gets_400_naming_it(client, db, url, parameter, words):

@@ -4,7 +4,9 @@ declare (25 examples per operation, as a visitor). About 100 s on the shared mac
 
 What it found and what was fixed: a tile with a negative or non-numeric z, x or y answered the
 URL resolver's undocumented 404 (now the view's 400 naming the parameter); 429 and 503 were
-not in the document."""
+not in the document; most generated zones requests had neither a date nor a period (the
+document now gives the two modes as a oneOf); a min_population past PostgreSQL's integers was a
+500 (every integer parameter now has a maximum, min_population a sane one)."""
 
 from __future__ import annotations
 
