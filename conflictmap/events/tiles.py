@@ -80,10 +80,15 @@ def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
 
 
 def _holds_every_date(flt: EventFilter) -> bool:
-    """True when the window [start, end] holds the date of every event (of any status), so that
-    it selects what no window selects. Two index look-ups."""
+    """True when the window [start, end] holds the date of every event the user may see
+    (published ones, or any for flt.staff), so that it selects what no window selects. Two
+    index look-ups. (Of any status, a draft dated after the last published day, say, sent a
+    visitor's all-years tiles to the events: 0.4-1.1 s a tile at zoom 6-8 instead of 15-45 ms.)"""
     with reading().cursor() as cursor:
-        cursor.execute("SELECT min(date), max(date) FROM events_event")
+        cursor.execute(
+            f"SELECT min(date), max(date) FROM events_event e WHERE {visible('e')}",
+            {"staff": flt.staff},
+        )
         first, last = cursor.fetchone()
     if first is None:
         return True

@@ -299,3 +299,32 @@ def test_a_window_that_holds_every_event_is_served_like_no_window(db, client, mo
     monkeypatch.setattr(tiles, "_aggregated_sql", None)  # would fail if used
     covering = client.get(f"/api/v1/tiles/events/{z}/{x}/{y}.mvt?start=2023-01-01&end=2025-01-01")
     assert covering.content == whole
+
+
+def test_a_window_of_every_published_date_is_served_like_no_window_to_visitors(
+    db, client, admin_client, monkeypatch
+):
+    # The map's all-years window runs from the first to the last published day: drafts dated
+    # outside it (one dated later, say) must not send visitors' tiles to the events.
+    scatter(60, seed=11)
+    Event.objects.update(status="published")
+    late = scatter(5, seed=12)
+    Event.objects.filter(pk__in=[e.pk for e in late]).update(
+        status="draft", date=dt.date(2025, 6, 1)
+    )
+    first, last = (
+        Event.objects.filter(status="published").order_by(f).values_list("date", flat=True)[0]
+        for f in ("date", "-date")
+    )
+    z, (x, y) = 6, tile_xy(38.5, 35.0, 6)
+    url = f"/api/v1/tiles/events/{z}/{x}/{y}.mvt?start={first}&end={last}"
+    whole = client.get(f"/api/v1/tiles/events/{z}/{x}/{y}.mvt").content
+    aggregated = tiles._aggregated_sql
+    monkeypatch.setattr(tiles, "_aggregated_sql", None)  # would fail if used
+    assert client.get(url).content == whole
+    # Staff see the drafts, which this window leaves out: their tile is counted from the events.
+    monkeypatch.setattr(tiles, "_aggregated_sql", aggregated)
+    flt = EventFilter(start=first, end=last, staff=True)
+    staff = admin_client.get(url).content
+    assert staff == direct_tile(z, x, y, flt)
+    assert staff != admin_client.get(f"/api/v1/tiles/events/{z}/{x}/{y}.mvt").content

@@ -13,6 +13,13 @@ SQL = Path(__file__).resolve().parents[2] / "conflictmap" / "events" / "migratio
 
 # sha256 of each file
 RUN_BY_MIGRATIONS = {
+    "day_counts_v1.sql": "e13caf18cdb0b457a3ad717ac68137bdd3bf9119d9fedec69770e5a83c752b25",
+    "day_counts_v1_reverse.sql": (
+        "b9245bb0ef7ce8ebb374c820a0ffcd79d9a3a0621afc537fc2cbe39ca6e81904"
+    ),
+    "day_counts_v1_backfill.sql": (
+        "352e0e6fbe33494dd706d1ef36453758097517f09ac83d597b0ba8d9f0fd7f65"
+    ),
     "related_cache_v1.sql": "5a342543f1c951176d659070c21bf97d190e01d2ecd850e4fd2cb7679a62b68e",
     "related_cache_v1_reverse.sql": (
         "cae80b149cd9726d56a8b5c4c7f79bd8cf5c61c53b2bc31ea2177b45084212ef"

@@ -1,0 +1,20 @@
+-- Undoes day_counts_v1.sql (migration events/0008_event_day_counts backwards).
+DROP TRIGGER IF EXISTS events_dayfaction_truncate ON events_eventactor;
+DROP TRIGGER IF EXISTS events_daycount_truncate ON events_event;
+DROP TRIGGER IF EXISTS events_dayfaction_del ON events_eventactor;
+DROP TRIGGER IF EXISTS events_dayfaction_upd ON events_eventactor;
+DROP TRIGGER IF EXISTS events_dayfaction_ins ON events_eventactor;
+DROP TRIGGER IF EXISTS events_daycount_del ON events_event;
+DROP TRIGGER IF EXISTS events_daycount_upd ON events_event;
+DROP TRIGGER IF EXISTS events_daycount_ins ON events_event;
+DROP FUNCTION IF EXISTS events_daycount_truncate();
+DROP FUNCTION IF EXISTS events_daycount_queue_actors();
+DROP FUNCTION IF EXISTS events_daycount_queue_pairs(bigint[], bigint[], bigint[]);
+DROP FUNCTION IF EXISTS events_daycount_queue_events();
+DROP FUNCTION IF EXISTS events_daycount_queue(bigint[], date[], text[], text[], int[], boolean[]);
+DROP FUNCTION IF EXISTS events_daycount_factions_of(bigint[]);
+DROP TABLE IF EXISTS events_daycount_pending;
+DROP FUNCTION IF EXISTS events_daycount_flush_at_commit();
+DROP FUNCTION IF EXISTS events_daycount_flush();
+DROP TABLE IF EXISTS events_dayfaction;
+DROP TABLE IF EXISTS events_daycount;
