@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from conflictmap.events import queries
 from conflictmap.events.models import Event, EventActor
 from conflictmap.territory.series import step_days
+from tests.api.test_related_cache import acled_csv, acled_row, import_acled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -255,4 +256,34 @@ def test_truncating_the_events_empties_the_counts(factions):
         cursor.execute("TRUNCATE events_event CASCADE")
     assert not rows(KEPT_TYPES) and not rows(KEPT_FACTIONS)
     scatter(rng, 20, factions)
+    assert_counts_are_right(rng)
+
+
+def test_an_acled_import_and_its_update_leave_the_counts_right():
+    # The import's own way of writing: COPY into a staging table, bulk INSERTs and UPDATEs of
+    # events and their actors, all in one committed transaction.
+    rng = random.Random(6)
+    sub_types = {"Battles": "Armed clash", "Protests": "Peaceful protest", "Riots": "Mob violence"}
+    first = []
+    for i in range(1, 301):
+        event_type = list(sub_types)[i % 3]
+        day = FIRST + dt.timedelta(days=i % 90)
+        first.append(
+            acled_row(
+                i,
+                event_date=day.isoformat(),
+                event_type=event_type,
+                sub_event_type=sub_types[event_type],
+            )
+        )
+    run = import_acled(acled_csv(first))
+    assert run.created == 300
+    assert rows(KEPT_FACTIONS)  # the actors were recognised
+    assert_counts_are_right(rng)
+
+    again = list(first)
+    again[4] = {**first[4], "event_date": (FIRST + dt.timedelta(days=200)).isoformat()}
+    again[5] = {**first[5], "event_type": "Riots", "sub_event_type": "Mob violence"}
+    again[6] = {**first[6], "actor2": "", "assoc_actor_1": ""}
+    assert import_acled(acled_csv(again)).updated == 3
     assert_counts_are_right(rng)
