@@ -29,7 +29,7 @@ pytestmark = pytest.mark.worker
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_PORT = int(os.environ.get("INGEST_TEST_REDIS_PORT", "6391"))
-N = 1000
+N = 400
 CLAIM_TIMEOUT = 5
 PLACES = ["Manbij", "Menbij", "Idleb", "Tell Refaat", "Aleppo", "Hama", "Saraqib", "منبج"]
 ACTORS = ["HTS", "the SDF", "regime forces", "Turkish-backed factions", "Hezbollah", "Russian jets"]
@@ -182,7 +182,7 @@ def assert_each_report_processed_once(expected: dict[int, int]) -> None:
 def test_reports_survive_a_worker_killed_with_sigkill_and_restarted(gazetteer, worker):
     worker.start()
     expected = queue_reports()
-    assert wait_for(lambda: processed() >= 150, 60), "the worker processed nothing"
+    assert wait_for(lambda: processed() >= 100, 60), "the worker processed nothing"
     worker.kill()
     done_at_kill = processed()
     assert done_at_kill < N, "the worker finished before it could be killed"
@@ -199,7 +199,7 @@ def test_reports_survive_a_redis_restart_that_loses_every_queued_message(
 ):
     worker.start()
     expected = queue_reports()
-    assert wait_for(lambda: processed() >= 150, 60), "the worker processed nothing"
+    assert wait_for(lambda: processed() >= 100, 60), "the worker processed nothing"
     redis_server.restart()  # --save "": the queue is gone
     lost_at_restart = N - processed()
     assert lost_at_restart > 0
