@@ -328,3 +328,27 @@ def test_a_window_of_every_published_date_is_served_like_no_window_to_visitors(
     staff = admin_client.get(url).content
     assert staff == direct_tile(z, x, y, flt)
     assert staff != admin_client.get(f"/api/v1/tiles/events/{z}/{x}/{y}.mvt").content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_tile_is_served_again_until_published_data_changes(client, monkeypatch):
+    from conflictmap.api import views
+
+    views.TILE_CACHE.entries.clear()
+    scatter(60, seed=13)
+    Event.objects.update(status="published")
+    z, (x, y) = 6, tile_xy(38.5, 35.0, 6)
+    url = f"/api/v1/tiles/events/{z}/{x}/{y}.mvt"
+    first = client.get(url).content
+    compute = tiles.tile
+    monkeypatch.setattr(tiles, "tile", None)  # would fail if the tile were computed again
+    assert client.get(url).content == first
+    # A draft is not the visitors' data: their stamp stays and their tile with it.
+    draft = scatter(1, seed=14)[0]
+    assert client.get(url).content == first
+    # Published, it moves their stamp: the tile is computed afresh and holds the event.
+    monkeypatch.setattr(tiles, "tile", compute)
+    Event.objects.filter(pk=draft.pk).update(status="published", geom=Point(38.6, 35.1))
+    again = client.get(url).content
+    assert again != first
+    assert again == direct_tile(z, x, y, EventFilter())

@@ -23,12 +23,14 @@ const { first_date: first, last_date: last } = config.extent;
 // The charts' steps come with the configuration (web/mapdata.py chart_steps says why).
 const { area: chartStep, events: eventStep } = config.steps;
 
-// The charts' series are asked for once the zones are drawn (or have failed): over a long period
-// they are the slowest answers, and with few server workers they would hold the zones up.
+// The area series is asked for once the zones are drawn (or have failed): over a long period it
+// is the slowest answer, and with few server workers it would hold the zones up. The events'
+// series leaves at once: the database keeps day counts (tens of ms over every year), and it
+// decides whether the window's events come as markers or tiles (estimateEvents).
 let releaseCharts;
 const chartsMayStart = new Promise((resolve) => { releaseCharts = resolve; });
 const areaRequest = chartsMayStart.then(() => api.get("stats/area", { from: first, to: last, step: chartStep }));
-const eventStatsRequest = chartsMayStart.then(() => api.get("stats/events", { from: first, to: last, step: eventStep, by: "type" }));
+const eventStatsRequest = api.get("stats/events", { from: first, to: last, step: eventStep, by: "type" });
 for (const request of [areaRequest, eventStatsRequest]) request.catch(() => {});
 
 const state = readState(window.location.search, {
