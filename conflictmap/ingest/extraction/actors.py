@@ -13,6 +13,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from .text import Words
+
 ASSAD_FALL = dt.date(2024, 12, 8)
 STATE_SLUGS = {"syrian-government", "russia", "iran", "hezbollah"}
 NON_STATE = {"hts", "sna", "sdf", "isis", "southern-groups", "unidentified-armed-group"}
@@ -71,12 +73,42 @@ def state_slug(day: dt.date | None) -> str:
     return "hts" if day is not None and day >= ASSAD_FALL else "syrian-government"
 
 
+# Words every match of STATE_WORDS, and of NON_STATE_WORDS, holds: a sentence with none of them
+# is not searched with those patterns (most sentences, and they are slow to try at every letter).
+STATE_NEEDS = Words(
+    "regime", "government", "army", "troops", "soldiers", "security forces", "state forces",
+    "syrian", "الجيش", "القوات الحكوميه", "قوات الحكومه", "الطيران الحربي التابع",
+)  # fmt: skip
+NON_STATE_NEEDS = Words(
+    "rebel", "insurgent", "militant", "jihadist", "gunmen", "fighters", "the group", "factions",
+    "opposition", "الفصائل", "فصائل", "مقاتل", "المسلحين", "المسلحون",
+)  # fmt: skip
+
+
+# What every match of STATE_WORDS, and of NON_STATE_WORDS, begins with: the patterns are tried
+# only there.
+STATE_STARTS = Words(
+    "the ", "syrian", "pro-", "regime", "government", "army", "troops", "soldiers",
+    "security forces", "state forces", "و", "ل", "ب", "الجيش", "القوات الحكوميه", "قوات الحكومه",
+    "الطيران الحربي التابع",
+)  # fmt: skip
+NON_STATE_STARTS = Words(
+    "the ", "rebel", "insurgent", "militant", "jihadist", "gunmen", "its ", "their ", "fighters",
+    "factions", "opposition", "و", "ل", "ب", "الفصائل", "فصائل", "مقاتل", "المسلحين", "المسلحون",
+)  # fmt: skip
+
+
 def generic_mentions(sentence: str, named: list[Mention]) -> list[Mention]:
     """State and non-state words of a sentence that no named faction covers or qualifies
     ("Turkish soldiers" are Turkey's, not the state's)."""
     out = []
-    for kind, pattern in (("state", STATE_WORDS), ("non-state", NON_STATE_WORDS)):
-        for m in pattern.finditer(sentence):
+    for kind, pattern, needs, starts in (
+        ("state", STATE_WORDS, STATE_NEEDS, STATE_STARTS),
+        ("non-state", NON_STATE_WORDS, NON_STATE_NEEDS, NON_STATE_STARTS),
+    ):
+        if not needs.may_be_in(sentence):
+            continue
+        for m in starts.finditer(pattern, sentence):
             s, e = m.start(), m.end()
             if any(n.start < e and s < n.end for n in named):
                 continue

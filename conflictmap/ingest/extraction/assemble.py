@@ -14,8 +14,8 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from . import actors as actors_stage
@@ -24,7 +24,7 @@ from . import numbers as numbers_stage
 from . import places as places_stage
 from . import triggers as tr
 from .gazetteer import Entry, Gazetteer, find_matches, get_gazetteer
-from .text import fold, sentences
+from .text import Words, fold, sentences
 
 log = logging.getLogger(__name__)
 ARABIC = re.compile("[\u0600-\u06ff]")
@@ -51,26 +51,51 @@ AREA_AFTER = re.compile(r"^\W*(?:\w+\W+){0,5}?(?:" + "|".join(tr.PLACE_NOUNS) + 
 CUE_LIMIT = re.compile(
     r"\s(?:in retaliation for|in response to|after|before|because|since|until)\s", re.I
 )
+# Words after which an Arabic actor is no longer the one acting ("بعد", "ضد").
+AR_AFTER_ACTOR = re.compile(r"\s(?:بعد|قبل|مع|ضد)\s")
+# What every match of a clause-bounding pattern holds, for those that can say: a sentence without
+# any has no such bound, and is not searched.
+STRONG_MARKS = Words(";", ":", "—", "–", "؛", "،", "فيما", "بينما", ignore_case=False)
+COMMA_JOINS = Words("and", "but", "while", "whereas", ignore_case=False)
+CUE_LIMIT_WORDS = Words(
+    "in retaliation for", "in response to", "after", "before", "because", "since", "until"
+)
+BOUND_NEEDS: dict[re.Pattern, Callable[[str], bool]] = {
+    STRONG: lambda t: STRONG_MARKS.may_be_in(t) or ("," in t and COMMA_JOINS.may_be_in(t)),
+    CUE_LIMIT: CUE_LIMIT_WORDS.may_be_in,
+}
 DEFINITE_ATTACK = re.compile(r"\bthe (?:strikes|attacks?|raids?|bombing|shelling|assault)\b", re.I)
+# Whether a sentence may name a day at all: most do not, and then find_dates is not run.
 DATE_HINT = re.compile(
     r"\d|days?\b|night|yesterday|today|overnight|morning|ago\b|أمس|امس|اليوم|الأحد|الاحد|الإثنين|الاثنين|"
     r"الثلاثاء|الأربعاء|الاربعاء|الخميس|الجمعة|السبت",
     re.I,
 )
 
-# Stems of every trigger (triggers.PATTERNS, AR_PATTERNS): a sentence without one is not read.
-EN_STEMS = re.compile(
-    r"captur|seiz|overr|retook|retak|regain|liberat|storm|took|taken|enter|restor|rais|flag|swept|"
-    r"moved|fell|fought|fight|clash|attack|ambush|struck|hit|pound|bomb|target|destroy|raid|"
-    r"carried|conduct|launch|stag|shell|fire|kill|execut|massacr|explod|detonat|blew|set off|"
-    r"protest|rall|demonstrat|march|open|abduct|kidnap|loot|plunder|ransack|agree|sign|reach|"
-    r"conclud|shot|down|intercept|arrest|detain|gather|report|broke|flare|erupt|rage|continu",
-    re.I,
-)
-AR_STEMS = re.compile(  # over folded text
-    r"سيطر|دخل|استعاد|انتزع|اعاده|قصف|شن|دمر|استهدف|قتل|اودي|لقي|هاجم|اشتبك|انفجر|فجر|تظاهر|"
-    r"احتج|اختطف|خطف|وقع|توصل|اتفق|اشتباكات|معارك|غار"
-)
+# What every match of DATE_HINT other than a digit holds: a sentence with no digit and none of
+# these cannot match it.
+DATE_HINT_NEEDS = Words(
+    "day", "night", "morning", "ago", "أمس", "امس", "اليوم", "الأحد", "الاحد", "الإثنين",
+    "الاثنين", "الثلاثاء", "الأربعاء", "الاربعاء", "الخميس", "الجمعة", "السبت",
+)  # fmt: skip
+
+# Stems of every trigger (triggers.PHRASES, AR_PATTERNS): a sentence without one is not read.
+# Looked for in the lower-cased sentence (the folded one for Arabic).
+EN_STEMS = Words(
+    "captur", "seiz", "overr", "retook", "retak", "regain", "liberat", "storm", "took", "taken",
+    "enter", "restor", "rais", "flag", "swept", "moved", "fell", "fought", "fight", "clash",
+    "attack", "ambush", "struck", "hit", "pound", "bomb", "target", "destroy", "raid", "carried",
+    "conduct", "launch", "stag", "shell", "fire", "kill", "execut", "massacr", "explod",
+    "detonat", "blew", "set off", "protest", "rall", "demonstrat", "march", "open", "abduct",
+    "kidnap", "loot", "plunder", "ransack", "agree", "sign", "reach", "conclud", "shot", "down",
+    "intercept", "arrest", "detain", "gather", "report", "broke", "flare", "erupt", "rage",
+    "continu",
+)  # fmt: skip
+AR_STEMS = Words(
+    "سيطر", "دخل", "استعاد", "انتزع", "اعاده", "قصف", "شن", "دمر", "استهدف", "قتل", "اودي", "لقي",
+    "هاجم", "اشتبك", "انفجر", "فجر", "تظاهر", "احتج", "اختطف", "خطف", "وقع", "توصل", "اتفق",
+    "اشتباكات", "معارك", "غار",
+)  # fmt: skip
 STAGES = ("gazetteer", "sentences", "dates", "triggers", "actors", "places", "numbers")
 
 
@@ -99,17 +124,21 @@ class CandidateData:
     suggested_place: str = ""  # a named site the gazetteer lacks, for editors
 
 
+_UNTIMED = nullcontext()
+
+
 class Timer:
     """Seconds spent per stage, added up over calls (when a dict is given)."""
 
     def __init__(self, into: dict[str, float] | None):
         self.into = into
 
+    def stage(self, name: str) -> AbstractContextManager[None]:
+        # Untimed (the pipeline's case): one shared no-op, not a generator per stage entered.
+        return _UNTIMED if self.into is None else self._timed(name)
+
     @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self.into is None:
-            yield
-            return
+    def _timed(self, name: str) -> Iterator[None]:
         t0 = time.perf_counter()
         try:
             yield
@@ -131,6 +160,28 @@ class Sentence:
     _dates: list[dates_stage.DateMention] | None = None
     _lower: str | None = None
     _fold: tuple[str, list[int] | None] | None = None
+    _marks: dict[re.Pattern, list[tuple[int, int]]] = field(default_factory=dict)
+    _generic: list[actors_stage.Mention] | None = None
+
+    @property
+    def generic(self) -> list[actors_stage.Mention]:
+        """The state and non-state words of the sentence (actors.generic_mentions), read once."""
+        if self._generic is None:
+            self._generic = actors_stage.generic_mentions(self.text, self.named)
+        return self._generic
+
+    def marks(self, pattern: re.Pattern) -> list[tuple[int, int]]:
+        """The spans of pattern's matches in the text, found once (clause bounds are asked for
+        several times per sentence)."""
+        found = self._marks.get(pattern)
+        if found is None:
+            needs = BOUND_NEEDS.get(pattern)
+            if needs is not None and not needs(self.text):
+                found = []
+            else:
+                found = [m.span() for m in pattern.finditer(self.text)]
+            self._marks[pattern] = found
+        return found
 
     @property
     def folded(self) -> tuple[str, list[int] | None]:
@@ -144,7 +195,10 @@ class Sentence:
         """Day-level dates of the sentence, read when first needed (most sentences never are)."""
         if self._dates is None:
             with self.timer.stage("dates"):
-                hint = DATE_HINT.search(self.text)
+                text = self.text
+                hint = dates_stage.DIGIT.search(text) or (
+                    DATE_HINT_NEEDS.may_be_in(text) and DATE_HINT.search(text)
+                )
                 self._dates = dates_stage.find_dates(self.text, self.base) if hint else []
         return self._dates
 
@@ -166,13 +220,14 @@ def _mentions(text: str, s: int, e: int, matches: list[tuple[int, int, Entry]]):
     return places, named
 
 
-def _bounds(pattern: re.Pattern, text: str, pos: int) -> tuple[int, int]:
-    lo, hi = 0, len(text)
-    for m in pattern.finditer(text):
-        if m.end() <= pos:
-            lo = m.end()
-        elif m.start() >= pos:
-            hi = m.start()
+def _bounds(pattern: re.Pattern, sent: Sentence, pos: int) -> tuple[int, int]:
+    """The stretch of the sentence around pos between two matches of pattern."""
+    lo, hi = 0, len(sent.text)
+    for start, end in sent.marks(pattern):
+        if end <= pos:
+            lo = end
+        elif start >= pos:
+            hi = start
             break
     return lo, hi
 
@@ -225,14 +280,17 @@ def _lower_text(sent: Sentence) -> str:
 
 def _event_trigger(sent: Sentence, lower: str) -> tuple[tr.Trigger, str, int, int] | None:
     """The first trigger of the sentence that tells an event, with its sub-type and clause."""
-    dated = bool(sent.dates)
+
+    def dated() -> bool:  # read only when a rule asks (most sentences read are not dated)
+        return bool(sent.dates)
+
     for trig in _triggers(sent):
-        if trig.nominal and not dated:
+        if trig.nominal and not dated():
             continue  # "اشتباكات في منبج" tells an event when it gives its day
-        lo, hi = _bounds(STRONG, sent.text, trig.start)
+        lo, hi = _bounds(STRONG, sent, trig.start)
         if tr.blocked(lower if sent.arabic else sent.text, trig, sent.arabic, lo, dated):
             continue
-        clo, chi = _bounds(CUE_LIMIT, sent.text, trig.start)
+        clo, chi = _bounds(CUE_LIMIT, sent, trig.start)
         sub = tr.sub_type(trig.verb_class, _plain(sent, max(lo, clo), min(hi, chi)), trig.passive)
         if sub is None:
             continue
@@ -308,10 +366,11 @@ def extract(
             places, named = _mentions(text, s, e, here)
             arabic = bool(ARABIC.search(body))
             sents.append(Sentence(i, s, e, body, arabic, places, named, base, timer))
-    forward = [
+    forward = [  # what coreference looks ahead for: the named non-state actors
         actors_stage.Mention(m.slug, m.start + s.start, m.end + s.start, m.text)
         for s in sents
         for m in s.named
+        if m.slug in actors_stage.NON_STATE
     ]
     coref = actors_stage.Coreference(forward)
     dateline = dates_stage.DATELINE.match(text)
@@ -323,7 +382,7 @@ def extract(
             if not (sent.places or near_event):
                 coref.note(sent.named)
                 continue
-            if not (AR_STEMS if sent.arabic else EN_STEMS).search(_plain(sent)):
+            if not (AR_STEMS if sent.arabic else EN_STEMS).found_in(_plain(sent)):
                 coref.note(sent.named)
                 continue
             lower = _lowered(sent)
@@ -334,9 +393,9 @@ def extract(
             continue
         trig, sub, lo, hi = found
         with timer.stage("actors"):
-            generic = actors_stage.generic_mentions(sent.text, sent.named)
+            generic = sent.generic
             mentions = sorted(sent.named + generic, key=lambda m: m.start)
-            wlo, _ = _bounds(WEAK, sent.text, trig.start)
+            wlo, _ = _bounds(WEAK, sent, trig.start)
             seg_lo = max(lo, wlo)
             rep = None
             for r in actors_stage.REPORTING.finditer(sent.text, seg_lo, trig.start):
@@ -357,7 +416,7 @@ def extract(
             if dateline and i == 0:
                 rest = [p for p in plist if p.start >= dateline.end()]
                 plist = rest or plist
-            wlo, whi = _bounds(WEAK, sent.text, trig.start)
+            wlo, whi = _bounds(WEAK, sent, trig.start)
             chosen = places_stage.choose(lower, plist, trig.start, max(lo, wlo), min(hi, whi))
             fallback = None
             if not chosen:
@@ -451,7 +510,7 @@ def _actor1(sent, sents, i, trig, sub, mentions, lo, hi, seg_lo, rep, coref, dat
     if sub in ("Peaceful protest", "Excessive force against protesters"):
         return None, ""  # protesters have no faction; the force firing on them is actor2
     text, arabic = sent.text, sent.arabic
-    _, whi = _bounds(WEAK, text, trig.end)
+    _, whi = _bounds(WEAK, sent, trig.end)
     chosen = None
     if sub == "Agreement":
         pool = actors_stage.ordered(text, mentions, 0, len(text), arabic)
@@ -464,7 +523,7 @@ def _actor1(sent, sents, i, trig, sub, mentions, lo, hi, seg_lo, rep, coref, dat
             pool = [m for m in mentions if m.start > trig.start and _by_weapon(sent, m)]
             chosen = pool[0] if pool else None
         else:
-            _, ahi = _bounds(re.compile(r"\s(?:بعد|قبل|مع|ضد)\s"), text, trig.end)
+            _, ahi = _bounds(AR_AFTER_ACTOR, sent, trig.end)
             after = actors_stage.ordered(text, mentions, trig.start, ahi, arabic)
             before = actors_stage.ordered(text, mentions, 0, trig.start, arabic)
             chosen = (after or before or [None])[0]
@@ -491,7 +550,7 @@ def _actor1(sent, sents, i, trig, sub, mentions, lo, hi, seg_lo, rep, coref, dat
         if any(actors_stage.NO_CLAIM.search(_plain(s)) for s in around):
             return "unidentified-armed-group", "named"
         for j, nxt in enumerate(sents[i + 1 : i + 3]):
-            gen = actors_stage.generic_mentions(nxt.text, nxt.named)
+            gen = nxt.generic
             pool = sorted(nxt.named + gen, key=lambda m: m.start)
             low = _lowered(nxt)
             hit = actors_stage.blamed(low, pool, nxt.arabic)

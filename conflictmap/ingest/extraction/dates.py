@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import dateparser
 
+from .text import Words
+
 MONTHS = {
     m.lower(): i
     for i, names in enumerate(
@@ -156,12 +158,54 @@ def _resolve(kind: str, m: re.Match, base: dt.date | None) -> dt.date | None:
     return None
 
 
+# What every match of a pattern holds, tested first: most sentences lack a digit, a month, a
+# weekday or an Arabic letter, and then the patterns that need one cannot match. Words are
+# looked for case-insensitively (as the patterns match), all in one pass.
+DIGIT = re.compile(r"\d")
+ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
+MONTH_WORDS = frozenset(m[:3] for m in MONTHS)  # every month name starts with its abbreviation
+NEEDS: dict[str, tuple[str | frozenset[str], ...]] = {
+    "iso": ("digit",), "dmy": ("digit", MONTH_WORDS), "mdy": ("digit", MONTH_WORDS),
+    "yesterday": (frozenset({"yesterday", "last night"}),),
+    "today": (frozenset({"today", "tonight", "morning", "afternoon", "evening"}),),
+    "weekday": (frozenset(WEEKDAYS),), "ago": (frozenset({"day"}), frozenset({"ago"})),
+    "ar_date": ("arabic",), "ar_yesterday": ("arabic",), "ar_today": ("arabic",),
+    "ar_weekday": ("arabic",),
+}  # fmt: skip
+# What every match of a pattern begins with, for those that begin with \b (which the regex
+# engine cannot skip ahead for): they are tried only where one of these begins.
+STARTS = {
+    "mdy": Words(*sorted(MONTH_WORDS)),
+    "yesterday": Words("yesterday", "last night"),
+    "today": Words("today", "this ", "tonight"),
+    "weekday": Words("last ", "this ", *WEEKDAYS),
+}
+DATE_WORDS = Words(
+    *sorted(
+        {w for needs in NEEDS.values() for n in needs if n not in ("digit", "arabic") for w in n}
+    )
+)
+
+
 def find_dates(sentence: str, base: dt.date | None) -> list[DateMention]:
     """Day-level date expressions of a sentence resolved against the report date, never after it;
     an expression inside a longer one found first ("Monday" in "أمس الإثنين") is not repeated."""
     out: list[DateMention] = []
+    words = DATE_WORDS.present(sentence)  # None: any may be there
+    has = {"digit": DIGIT.search(sentence) is not None}
+    has["arabic"] = ARABIC_LETTER.search(sentence) is not None
+
+    def holds(need: str | frozenset[str]) -> bool:
+        if isinstance(need, str):
+            return has[need]
+        return words is None or not words.isdisjoint(need)
+
     for kind, pattern in DATE_PATTERNS:
-        for m in pattern.finditer(sentence):
+        if not all(holds(need) for need in NEEDS[kind]):
+            continue
+        starts = STARTS.get(kind)
+        found = starts.finditer(pattern, sentence) if starts else pattern.finditer(sentence)
+        for m in found:
             if any(d.start <= m.start() < d.end or m.start() <= d.start < m.end() for d in out):
                 continue
             day = _resolve(kind, m, base)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .text import Words
+
 WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
@@ -58,6 +60,18 @@ ZERO = re.compile(
     r"لم يسفر عن (?:سقوط )?(?:ضحايا|قتلي)",
     re.I,
 )
+# The words every match of each pattern of PATTERNS holds, in order, and those of ZERO: a text
+# without any is not searched with it.
+PATTERN_NEEDS = [
+    Words("killing", "killed", "kills"),
+    Words("killed", "dead", "died", "deaths", "fatalities", "bodies", "lives"),
+    Words("death toll"),
+    Words("قتل", "بحياه", "مصرع"),
+]
+ZERO_NEEDS = Words(
+    "no one", "no civilian", "no people", "no person", "no casualties", "no deaths",
+    "no fatalities", "لم ترد انباء عن", "لم يسفر عن",
+)  # fmt: skip
 TOTAL = re.compile(
     r"\bsince\b|\bover the (?:past|last)\b|\bin recent\b|\bon both sides\b|منذ", re.I
 )
@@ -82,19 +96,22 @@ def _value(word: str) -> tuple[int, str] | None:
     return None
 
 
-DEATH_WORDS = re.compile(
-    r"kill|dead|die|death|casualt|fatalit|bodies|lives|قتل|قتلي|ضحايا|بحياه|مصرع"
-)
+DEATH_WORDS = Words(
+    "kill", "dead", "die", "death", "casualt", "fatalit", "bodies", "lives", "قتل", "قتلي",
+    "ضحايا", "بحياه", "مصرع", ignore_case=False,
+)  # fmt: skip
 
 
 def fatalities(text: str) -> Fatalities | None:
     """The fatalities a sentence (lower-cased or folded Arabic) states for its event, if any."""
-    if not DEATH_WORDS.search(text):
+    if not DEATH_WORDS.found_in(text):
         return None
-    zero = ZERO.search(text)
+    zero = ZERO_NEEDS.may_be_in(text) and ZERO.search(text)
     if zero:
         return Fatalities(0, "exact", zero.start(), zero.end())
-    for pattern in PATTERNS:
+    for pattern, needs in zip(PATTERNS, PATTERN_NEEDS, strict=True):
+        if not needs.may_be_in(text):
+            continue
         for m in pattern.finditer(text):
             if TOTAL.search(text[m.end() : m.end() + 40]):
                 continue

@@ -14,6 +14,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from .text import Words
+
 EXACT, NEAR, REGION = "exact", "near", "region"
 
 NEAR_BEFORE = re.compile(
@@ -62,6 +64,30 @@ SITE = re.compile(
 )
 
 
+# Words every match of NEAR_BEFORE, and of REGION_BEFORE, holds: a window without any is not
+# searched (those patterns end at the window's end, and are tried from each of its letters).
+NEAR_NEEDS = Words(
+    "near", "outside", "outskirts", "around", "close to", "edge of", "vicinity", "north", "south",
+    "east", "west", "قرب", "محيط", "اطراف", "شمال", "جنوب", "شرق", "غرب",
+)  # fmt: skip
+REGION_NEEDS = Words(
+    "province of",
+    "governorate of",
+    "countryside of",
+    "محافظ",
+    "ريف",
+    "بادية",
+)
+
+
+# What every match of SITE holds (case and all, as SITE matches): a clause without any is not
+# searched.
+SITE_WORDS = Words(
+    "base", "airport", "prison", "dam", "bridge", "crossing", "checkpoint", "camp", "academy",
+    "hospital", "field", "village", "town", "hill", "hamlet", ignore_case=False,
+)  # fmt: skip
+
+
 @dataclass
 class PlaceMention:
     place_id: int
@@ -76,9 +102,11 @@ class PlaceMention:
 
 def precision(sentence: str, p: PlaceMention) -> str:
     before = sentence[max(0, p.start - 40) : p.start]
-    if REGION_BEFORE.search(before) or REGION_AFTER.match(sentence[p.end : p.end + 30]):
+    if (REGION_NEEDS.may_be_in(before) and REGION_BEFORE.search(before)) or REGION_AFTER.match(
+        sentence[p.end : p.end + 30]
+    ):
         return REGION
-    if NEAR_BEFORE.search(before):
+    if NEAR_NEEDS.may_be_in(before) and NEAR_BEFORE.search(before):
         return NEAR
     return EXACT
 
@@ -146,6 +174,8 @@ def choose(
 
 def suggestion(sentence: str, places: list[PlaceMention], lo: int, hi: int) -> str:
     """A named site in the clause that the gazetteer does not know, for editors to add."""
+    if not SITE_WORDS.may_be_in(sentence[lo:hi]):
+        return ""
     for m in SITE.finditer(sentence, lo, hi):
         name = (m[1] + m[2]) if m[1] else (m[3] or m[4] or "")
         name = name.strip()

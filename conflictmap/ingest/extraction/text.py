@@ -7,6 +7,7 @@ import itertools
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
 
 # --- folding -------------------------------------------------------------------------------------
 
@@ -15,8 +16,14 @@ DASHES = "-‐‑‒–—_"
 ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 
 
+# Characters reports are mostly made of (ASCII, the Arabic block, general punctuation), mapped to
+# themselves: str.translate raises and catches a KeyError for every character its table lacks,
+# which made folding an Arabic report twice as slow.
+COMMON = (range(0x80), range(0x600, 0x700), range(0x2000, 0x2070))
+
+
 def _fold_table() -> dict[int, str]:
-    table: dict[int, str] = {}
+    table: dict[int, str] = {cp: chr(cp) for block in COMMON for cp in block}
     for cp in itertools.chain(range(0xC0, 0x250), range(0x1E00, 0x1F00)):
         ch = chr(cp)
         base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
@@ -197,3 +204,85 @@ def sentences(text: str) -> list[tuple[int, int]]:
     if start < len(text):
         spans.append((start, len(text)))
     return spans
+
+
+# --- word tests in C -----------------------------------------------------------------------------
+
+# The only characters a lower-cased text can hold that re.IGNORECASE matches to an ASCII letter
+# while lower() keeps them: dotless i (matches "i") and long s (matches "s"); in a text not
+# lower-cased yet, also the dotted capital I, which lower() makes two characters.
+
+
+def _ignorecase_odd(lowered: str) -> bool:
+    return not lowered.isascii() and ("ı" in lowered or "ſ" in lowered)
+
+
+def _case_odd(text: str) -> bool:
+    return not text.isascii() and ("ı" in text or "ſ" in text or "İ" in text)
+
+
+class Words:
+    """Whether a text contains one of a set of words anywhere, as the alternation of the same
+    words would say (case-insensitive unless `ignore_case` is False), but with one Aho-Corasick
+    pass in C instead of trying every word at every position (ten to thirty times faster on a
+    sentence). `pattern` is that alternation, for reading and for the rare text where case
+    folding and lower() differ."""
+
+    def __init__(self, *words: str, ignore_case: bool = True):
+        import ahocorasick
+
+        self.words = words
+        self.ignore_case = ignore_case
+        alternation = "|".join(re.escape(w) for w in words)
+        self.pattern = re.compile(alternation, re.I) if ignore_case else re.compile(alternation)
+        self._automaton = ahocorasick.Automaton()
+        for w in words:
+            self._automaton.add_word(w, w)
+        self._automaton.make_automaton()
+
+    def found_in(self, lowered: str) -> bool:
+        """In a lower-cased (or folded) text, or any text when case counts: exactly whether
+        `pattern` matches it."""
+        if self.ignore_case and _ignorecase_odd(lowered):
+            return self.pattern.search(lowered) is not None
+        return next(self._automaton.iter(lowered), None) is not None
+
+    def may_be_in(self, text: str) -> bool:
+        """In any text: False only when `pattern` cannot match it. A pattern whose every match
+        holds one of the words cannot match a text where this is False, so it need not be run
+        there."""
+        if not self.ignore_case:
+            return next(self._automaton.iter(text), None) is not None
+        if _case_odd(text):
+            return True
+        return next(self._automaton.iter(text.lower()), None) is not None
+
+    def present(self, text: str) -> set[str] | None:
+        """The words `text` holds; None when that cannot be told (a case-insensitive set, and a
+        text whose case folding differs from lower()): then any of them may be there."""
+        if not self.ignore_case:
+            return {word for _, word in self._automaton.iter(text)}
+        if _case_odd(text):
+            return None
+        return {word for _, word in self._automaton.iter(text.lower())}
+
+    def finditer(self, pattern: re.Pattern, text: str) -> Iterator[re.Match]:
+        """pattern.finditer(text), for a pattern every match of which begins with one of the
+        words (as `pattern` would match them): the pattern is tried only where one begins,
+        in order, as finditer would try every position (lookbehinds and \\b still see the text
+        before). For patterns that begin with \\b or a lookbehind, which the regex engine
+        cannot skip ahead for."""
+        if _case_odd(text):
+            yield from pattern.finditer(text)
+            return
+        lowered = text.lower() if self.ignore_case else text
+        starts = sorted({end - len(word) + 1 for end, word in self._automaton.iter(lowered)})
+        pos = 0
+        for start in starts:
+            if start < pos:
+                continue
+            m = pattern.match(text, start)
+            if m:
+                assert m.end() > start, "a pattern that matches nothing has no first word"
+                yield m
+                pos = m.end()

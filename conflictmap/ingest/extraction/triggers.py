@@ -3,18 +3,22 @@
 (modal, future, negated, denied, habitual, relative or conditional wording does not), and the
 ACLED event type and sub-type they stand for.
 
-English triggers are found with spaCy's rule-based Matcher on lemmas (a blank pipeline, lemmas
-from spacy-lookups-data); Arabic ones with patterns over the folded sentence, since Arabic verbs
-carry their prefixes and suffixes on the word.
+English triggers are found with spaCy's PhraseMatcher on lemmas (a blank pipeline, lemmas from
+spacy-lookups-data's lookup table; the matcher holds every spelling of each phrase's lemmas, so
+tokens need no lemmatising); Arabic ones with patterns over the folded sentence, since Arabic
+verbs carry their prefixes and suffixes on the word.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import nlp
+from .text import Words
 
 BATTLES, EXPLOSIONS, VAC = "Battles", "Explosions/Remote violence", "Violence against civilians"
 PROTESTS, STRATEGIC = "Protests", "Strategic developments"
@@ -72,8 +76,8 @@ class Trigger:
 
 # --- English -------------------------------------------------------------------------------------
 
-# Lemma phrases per verb class, for spaCy's PhraseMatcher on LEMMA (lemmas from the lookup
-# table, so "took", "taken", "takes" are all "take"). Those that need a word nearby are checked
+# Lemma phrases per verb class, for spaCy's PhraseMatcher (lemmas from the lookup table, so
+# "took", "taken", "takes" are all "take": `matcher` adds each spelling). Those that need a word nearby are checked
 # after matching (NEEDS_BEFORE; "raise" needs "flag").
 PHRASES: dict[str, list[str]] = {
     CAPTURE: ["capture", "seize", "overrun", "recapture", "retake", "regain", "liberate", "storm",
@@ -114,12 +118,20 @@ PARTICIPLES_AS_EVENTS = {"killing", "looting", "capturing", "setting", "fighting
 
 @functools.cache
 def matcher():
+    """spaCy's PhraseMatcher over every spelling of each phrase's lemmas ("took control", "taken
+    control", ...): the matches of matching on LEMMA, without lemmatising every token."""
     from spacy.matcher import PhraseMatcher
+    from spacy.tokens import Doc
 
     english = nlp.english()
-    m = PhraseMatcher(english.vocab, attr="LEMMA")
+    m = PhraseMatcher(english.vocab)
     for label, phrases in PHRASES.items():
-        m.add(label, list(english.pipe(phrases)))
+        spellings = []
+        for phrase in phrases:
+            lemmas = [nlp.lemma(t.text) for t in english.make_doc(phrase)]
+            for words in itertools.product(*(sorted(nlp.lemma_forms(lem)) for lem in lemmas)):
+                spellings.append(Doc(english.vocab, words=list(words)))
+        m.add(label, spellings)
     return m
 
 
@@ -129,7 +141,7 @@ def _past(token) -> bool:
     low = token.lower_
     if low in IRREGULAR_PAST or low in PARTICIPLES_AS_EVENTS:
         return True
-    return low != token.lemma_.lower() and not low.endswith(("s", "ing"))
+    return low != nlp.lemma(token.text).lower() and not low.endswith(("s", "ing"))
 
 
 def _noun_before(doc, i: int, nouns: set[str], window: int = 12) -> int | None:
@@ -161,13 +173,13 @@ def _allowed_form(doc, start: int) -> bool:
 
 def english_triggers(sentence: str) -> list[Trigger]:
     """Past-tense event verbs of an English sentence, longest phrase first at each token."""
-    doc = nlp.english()(sentence)
+    doc = nlp.english().make_doc(sentence)
     found: dict[int, Trigger] = {}
     for match_id, start, end in sorted(matcher()(doc), key=lambda m: (m[1], -(m[2] - m[1]))):
         if start in found:
             continue
         head = doc[start]
-        lemma = head.lemma_.lower()
+        lemma = nlp.lemma(head.text).lower()
         first = start
         if lemma in NEEDS_BEFORE:
             j = _noun_before(doc, start, NEEDS_BEFORE[lemma])
@@ -179,7 +191,7 @@ def english_triggers(sentence: str) -> list[Trigger]:
             if j is None and "flag" not in {t.lower_ for t in doc[start + 1 : start + 6]}:
                 continue
             first = start if j is None else j
-        elif lemma == "down" and start and doc[start - 1].lemma_ == "shoot":
+        elif lemma == "down" and start and nlp.lemma(doc[start - 1].text) == "shoot":
             continue  # "shot down" is matched from "shot"
         if not _past(head) or not _allowed_form(doc, start):
             continue
@@ -224,9 +236,22 @@ AR_NOMINAL: list[tuple[str, re.Pattern]] = [
 AR_PASSIVE_KILL = re.compile(r"^\s*(?:و)?(?:قتل|اصيب)")
 
 
+# The stems every match of each pattern of AR_PATTERNS holds, in order: a pattern is tried only
+# on a sentence holding one of its stems (found for all patterns in one pass).
+AR_PATTERN_STEMS: list[tuple[str, ...]] = [
+    ("سيطر",), ("دخل", "استعاد", "انتزع"), ("اعاده",), ("قصف",), ("شن", "دمر", "استهدف"),
+    ("قتل", "اودي", "لقي"), ("هاجم", "اشتبك"), ("انفجر", "فجر"), ("تظاهر", "احتج"),
+    ("اختطف", "خطف"), ("وقع", "توصل", "اتفق"),
+]  # fmt: skip
+AR_STEM_WORDS = Words(*sorted({s for stems in AR_PATTERN_STEMS for s in stems}), ignore_case=False)
+
+
 def arabic_triggers(folded: str) -> list[Trigger]:
     out: dict[int, Trigger] = {}
-    for label, pattern in AR_PATTERNS:
+    present = AR_STEM_WORDS.present(folded)
+    for (label, pattern), stems in zip(AR_PATTERNS, AR_PATTERN_STEMS, strict=True):
+        if present.isdisjoint(stems):
+            continue
         for m in pattern.finditer(folded):
             if any(t.start <= m.start() < t.end for t in out.values()):
                 continue
@@ -276,6 +301,17 @@ EN_TOTAL = re.compile(
     r"(?:of )?(?:air ?)?strikes\b|\bstrikes across\b",
     re.I,
 )
+# What every match of EN_HABITUAL, and of EN_TOTAL, holds: a clause with none of these words is
+# not searched with them.
+EN_HABITUAL_NEEDS = Words(
+    "regularly", "often", "frequently", "sometimes", "usually", "repeatedly", "routinely",
+    "every", "from time to time", "almost", "most days", "each", "for years", "has long",
+    "have long", "over the years", "in turn", "had once", "once staged",
+)  # fmt: skip
+EN_TOTAL_NEEDS = Words("since", "strikes")
+# A relative clause whose verb the trigger is ("which have struck", "who had").
+EN_RELATIVE_BEFORE = re.compile(r"\b(?:which|who)\s+(?:\w+\s+)?(?:had|has|have)?\s*$", re.I)
+RELATIVE_WORDS = Words("which", "who")
 AR_BLOCK_BEFORE = re.compile(
     r"(?<![\w])(?:لم|لن|لا|قد|سوف|ربما|يمكن|اذا|لو|كي|لكي)\s+(?:\S+\s+){0,1}$"
 )
@@ -284,10 +320,16 @@ AR_HABITUAL = re.compile(r"(?<![\w])(?:عاده|غالبا|احيانا|كل (?:
 
 
 def blocked(
-    sentence: str, trigger: Trigger, arabic: bool, clause_start: int, dated: bool = False
+    sentence: str,
+    trigger: Trigger,
+    arabic: bool,
+    clause_start: int,
+    dated: bool | Callable[[], bool] = False,
 ) -> bool:
     """Whether the trigger is not told as a happened event: modal, future, negated, denied,
-    habitual, a relative clause about something else, a conditional or a total."""
+    habitual, a relative clause about something else, a conditional or a total. `dated` says
+    whether the sentence gives its day, or is a function that tells (asked only when it
+    matters: reading a sentence's dates costs more than the rest of this)."""
     before = sentence[clause_start : trigger.start]
     clause_text = sentence[clause_start:]
     if arabic:
@@ -301,13 +343,18 @@ def blocked(
         # A perfect ("have taken control of Manbij, the ministry said on Tuesday") is an event when
         # the sentence gives its day; without one it is a state of things ("has sought").
         perfect = EN_PERFECT.search(tail)
-        if not (perfect and dated and not EN_BLOCK_MODAL.search(tail)):
+        if not (
+            perfect and not EN_BLOCK_MODAL.search(tail) and (dated() if callable(dated) else dated)
+        ):
             return True
-    if re.search(r"\b(?:which|who)\s+(?:\w+\s+)?(?:had|has|have)?\s*$", before, re.I):
+    if RELATIVE_WORDS.may_be_in(before) and EN_RELATIVE_BEFORE.search(before):
         return True
     if EN_BLOCK_SENTENCE.search(sentence[: trigger.start]):
         return True
-    return bool(EN_HABITUAL.search(clause_text) or EN_TOTAL.search(clause_text))
+    return bool(
+        (EN_HABITUAL_NEEDS.may_be_in(clause_text) and EN_HABITUAL.search(clause_text))
+        or (EN_TOTAL_NEEDS.may_be_in(clause_text) and EN_TOTAL.search(clause_text))
+    )
 
 
 # --- sub-types from the clause's words -----------------------------------------------------------
@@ -324,6 +371,18 @@ CUES: list[tuple[str, re.Pattern]] = [
     (IED, re.compile(r"\bcar bombs?\b|\bbombs?\b|\bbombings?\b|\bexplosives?\b|\bied\b|\bimprovised\b|"
                      r"\blandmines?\b|\bmines?\b|مفخخ|عبوه|ناسف|تفجير|انفجار")),
 ]  # fmt: skip
+# The words every match of each pattern of CUES holds, in order: a pattern is tried only on a
+# clause holding one of them (found for all patterns in one pass).
+CUE_WORDS: list[tuple[str, ...]] = [
+    ("chemical", "sarin", "chlorine", "nerve agent", "gas attack", "كيميا", "السارين"),
+    ("suicide", "انتحاري"),
+    ("air", "warplane", "jet", "drone", "helicopter", "barrel bomb", "strikes", "غار", "طائر",
+     "طيران", "مسير"),
+    ("artillery", "shell", "missile", "rocket", "mortar", "navy", "naval", "tomahawk", "warship",
+     "قذائف", "صواريخ", "مدفعي", "قصف"),
+    ("bomb", "explosive", "ied", "improvised", "mine", "مفخخ", "عبوه", "ناسف", "تفجير", "انفجار"),
+]  # fmt: skip
+CUE_WORD_FINDER = Words(*sorted({w for words in CUE_WORDS for w in words}), ignore_case=False)
 CIVILIAN_VICTIMS = re.compile(
     r"\b(?:civilians?|families|villagers|farmers)\b|\bgunmen\b|مدني|اهالي|عائل"
 )
@@ -335,10 +394,23 @@ AR_AIRCRAFT = re.compile(r"طا(?:ئ|ي)ر|طيران|مسير|غار(?:ه|ات)
 DRONE_OR_MISSILE = re.compile(r"\bdrones?\b|\bmissiles?\b|\baircraft\b|\brockets?\b|مسير|صاروخ")
 
 
+def weapon_cue(clause_lower: str) -> str | None:
+    """The sub-type of the first weapon words (CUES, in order) the clause holds, if any."""
+    present = CUE_WORD_FINDER.present(clause_lower)
+    return next(
+        (
+            sub
+            for (sub, pattern), words in zip(CUES, CUE_WORDS, strict=True)
+            if not present.isdisjoint(words) and pattern.search(clause_lower)
+        ),
+        None,
+    )
+
+
 def sub_type(verb_class: str, clause_lower: str, passive: bool = False) -> str | None:
     """The ACLED sub-type a trigger stands for in its clause, or None when it does not make one
-    ("killed" with no weapon or victims named, "agreed" to something other than a deal)."""
-    cue = next((sub for sub, p in CUES if p.search(clause_lower)), None)
+    ("killed" with no weapon or victims named, "agreed" to something other than a deal).
+    The weapon cue is read only for the verb classes it types (its patterns are the costliest)."""
     if verb_class == CAPTURE:
         return OVERTAKE  # refined by who takes it and how (assembly)
     if verb_class == FIGHT:
@@ -348,23 +420,25 @@ def sub_type(verb_class: str, clause_lower: str, passive: bool = False) -> str |
             return "Excessive force against protesters"  # "fired to disperse protesters"
         if not re.search(r"shell|قصف|missile|rocket|صاروخ|قذائف|mortar", clause_lower):
             return None  # "fired" at something else: shots in the air, tear gas
-        if cue == CHEMICAL:
+        if weapon_cue(clause_lower) == CHEMICAL:
             return CHEMICAL
         # Arabic قصف is any bombardment: "قصفت طائرات حربية" is an air strike, told by the aircraft.
         return AIR if AR_AIRCRAFT.search(clause_lower) else SHELLING
     if verb_class in (STRIKE, LIGHT):
         # "struck" or "carried out" what? Only a weapon makes it an attack from afar.
+        cue = weapon_cue(clause_lower)
         if cue == IED:
             return AIR if DRONE_OR_MISSILE.search(clause_lower) else IED
         return cue
     if verb_class == KILL:
+        cue = weapon_cue(clause_lower)
         if cue:
             return cue
         # "Gunmen killed three civilians" is an attack on civilians; "were killed" with no
         # weapon or perpetrator is a casualty count, not an event of its own.
         return None if passive else ("Attack" if CIVILIAN_VICTIMS.search(clause_lower) else None)
     if verb_class == EXPLODE:
-        return SUICIDE if cue == SUICIDE else IED
+        return SUICIDE if weapon_cue(clause_lower) == SUICIDE else IED
     if verb_class == PROTEST:
         return "Peaceful protest"
     if verb_class == REPRESS:
