@@ -92,7 +92,8 @@ class Visit:
         }}"""
         try:
             return self.page.wait_for_function(script, timeout=timeout * 1000).json_value()
-        except Exception:
+        except Exception as error:  # given up: say why (a timeout, or the page failing)
+            print(f"  {name}: not measured: {str(error).splitlines()[0][:300]}", flush=True)
             return None
 
     def bytes_by(self, started: float, ms: float) -> int:
@@ -178,7 +179,7 @@ def all_years(browser, base: str, patience: float, days: int) -> dict:
     started = visit.open(f"?date={LAST}&window={days}&layers=zones,events")
     # (a page without the measure: once it has counted the events of the window)
     ms = visit.measure(
-        "events-drawn", patience, "document.getElementById('event-count').textContent"
+        "events-drawn", patience, "document.getElementById('event-count')?.textContent"
     )
     mode = visit.page.locator("#map").get_attribute("data-events-mode") if ms else None
     result = {

@@ -19,18 +19,37 @@ from conflictmap.gis import WEB_MERCATOR_HALF_WIDTH_M
 from conflictmap.replica import reading
 from conflictmap.territory.models import visible
 
-# At zoom < DETAIL_ZOOM, or with no time window, a tile aggregates events into grid cells of
-# 1/CLUSTER_CELLS of the tile width (count and summed known fatalities per cell).
+# At zoom < DETAIL_ZOOM, or with no time window, a tile aggregates events into grid cells (count
+# and summed known fatalities per cell). The cells are those of the pyramid (events_tilecell):
+# PYRAMID_CELLS a tile width at their own zoom, fixed by the migration's SQL. A tile of zoom z
+# takes the cells of zoom z - 1, 32 across it (8 px at 256 px a tile): circles sized by count
+# (radius 4 px and up) on 4-px cells only piled up, and a view of Syria at zoom 7 held ~20,000 of
+# them, which took Chromium ~0.6 s to draw; a quarter as many draw in a quarter of the time.
 DETAIL_ZOOM = 9
-CLUSTER_CELLS = 64
+PYRAMID_CELLS = 64
 TILE_EXTENT = 4096
-TILE_BUFFER = 64
-# The buffer is a whole number of cells, so a tile's cells with its buffer are exactly the
-# events in its buffered envelope, and the pyramid can serve them.
-BUFFER_CELLS, _rest = divmod(TILE_BUFFER * CLUSTER_CELLS, TILE_EXTENT)
-assert _rest == 0 and BUFFER_CELLS >= 1, "TILE_BUFFER must be a whole number of cells"
+TILE_BUFFER = 128
 # Zooms kept in events_tilecell (0 .. DETAIL_ZOOM - 1): fixed by the migration's SQL.
 PYRAMID_MAX_ZOOM = DETAIL_ZOOM - 1
+
+
+def cell_zoom(z: int) -> int:
+    """The zoom of the cells a tile of zoom z aggregates into (z - 1; zoom 0 has its own)."""
+    return max(z - 1, 0)
+
+
+def cells_across(z: int) -> int:
+    """How many cells of cell_zoom(z) a tile of zoom z is wide (32; 64 at zoom 0)."""
+    return PYRAMID_CELLS * 2 ** cell_zoom(z) // 2**z
+
+
+def buffer_cells(z: int) -> int:
+    """The tile's buffer in cells. A whole number of them, so that a tile's cells with its
+    buffer are exactly the events in its buffered envelope, and the pyramid can serve them."""
+    cells, rest = divmod(TILE_BUFFER * cells_across(z), TILE_EXTENT)
+    assert rest == 0 and cells >= 1, "TILE_BUFFER must be a whole number of cells"
+    return cells
+
 
 # The tile, grown by its buffer and cut to the world (a buffer past the antimeridian would wrap
 # to the other side and turn the box inside out), in lon/lat. Inlined, not a CTE: the planner
@@ -63,7 +82,7 @@ def tile(z: int, x: int, y: int, flt: EventFilter) -> bytes:
     pyramid = False
     if z >= DETAIL_ZOOM and windowed:
         sql, more = _detail_sql(flt)
-    elif z <= PYRAMID_MAX_ZOOM and (not windowed or _holds_every_date(flt)):
+    elif cell_zoom(z) <= PYRAMID_MAX_ZOOM and (not windowed or _holds_every_date(flt)):
         sql, more = _pyramid_sql(x, y, z, flt)
         pyramid = True
     else:
@@ -135,7 +154,7 @@ def _cells_to_mvt(cells: str, staff: bool) -> str:
 
 def _aggregated_sql(z: int, flt: EventFilter) -> tuple[str, dict]:
     where, params = flt.where()
-    params["cell_zoom"] = z
+    params["cell_zoom"] = cell_zoom(z)
     # (OFFSET 0 keeps the projection a sub-query: the planner would otherwise compute x and y
     # twice per event, for the grouping and for the averages.)
     cells = f"""
@@ -157,17 +176,20 @@ def _aggregated_sql(z: int, flt: EventFilter) -> tuple[str, dict]:
 
 
 def _pyramid_sql(x: int, y: int, z: int, flt: EventFilter) -> tuple[str, dict]:
-    """The aggregated tile from events_tilecell: the tile's cells at zoom z, with the buffer.
+    """The aggregated tile from events_tilecell: the tile's cells (of cell_zoom(z)), with the
+    buffer.
 
     Cell columns count from 0 at the Web Mercator origin (the middle of the world); tile x
     starts 2^z / 2 tiles west of it, tile rows count down from the top."""
-    half = 2**z * CLUSTER_CELLS // 2  # cells from the world's west (or top) edge to the origin
+    level, across, buffer = cell_zoom(z), cells_across(z), buffer_cells(z)
+    half = 2**level * PYRAMID_CELLS // 2  # cells from the world's west (or top) edge to the origin
     params = {
         "staff": flt.staff,
-        "cx0": x * CLUSTER_CELLS - half - BUFFER_CELLS,
-        "cx1": (x + 1) * CLUSTER_CELLS - half - 1 + BUFFER_CELLS,
-        "cy0": half - (y + 1) * CLUSTER_CELLS - BUFFER_CELLS,
-        "cy1": half - y * CLUSTER_CELLS - 1 + BUFFER_CELLS,
+        "cell_zoom": level,
+        "cx0": x * across - half - buffer,
+        "cx1": (x + 1) * across - half - 1 + buffer,
+        "cy0": half - (y + 1) * across - buffer,
+        "cy1": half - y * across - 1 + buffer,
     }
     types = ""
     if flt.types:
@@ -178,7 +200,7 @@ def _pyramid_sql(x: int, y: int, z: int, flt: EventFilter) -> tuple[str, dict]:
                sum(c.sum_x) / sum(c.events) AS mx, sum(c.sum_y) / sum(c.events) AS my,
                {_UNPUBLISHED.format(n="c.events", alias="c")} AS unpublished
         FROM events_tilecell c
-        WHERE c.zoom = %(z)s AND c.cx BETWEEN %(cx0)s AND %(cx1)s
+        WHERE c.zoom = %(cell_zoom)s AND c.cx BETWEEN %(cx0)s AND %(cx1)s
           AND c.cy BETWEEN %(cy0)s AND %(cy1)s AND {visible("c")} {types}
         GROUP BY c.cx, c.cy
         HAVING sum(c.events) > 0

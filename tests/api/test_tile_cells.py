@@ -18,6 +18,7 @@ from conflictmap.events.models import Event, EventActor
 from conflictmap.events.queries import EventFilter
 from conflictmap.geojson import query_cursor
 from tests.api.test_related_cache import acled_csv, acled_row, import_acled
+from tests.web.test_snapshot import decode_events_layer
 
 # What the pyramid must hold, counted from the events with the same cell arithmetic.
 REFERENCE_CELLS = """
@@ -247,7 +248,8 @@ def test_pyramid_tiles_are_byte_for_byte_the_tiles_aggregated_from_events(db):
     flush()
     rng = random.Random(8)
     compared = 0
-    for z in range(0, tiles.DETAIL_ZOOM):
+    # (Up to the detail zoom itself: without a window, its tiles take the cells of zoom 8.)
+    for z in range(0, tiles.DETAIL_ZOOM + 1):
         for _ in range(4):
             x, y = tile_xy(rng.uniform(35.8, 42.3), rng.uniform(32.4, 37.2), z)
             for flt in (
@@ -259,6 +261,33 @@ def test_pyramid_tiles_are_byte_for_byte_the_tiles_aggregated_from_events(db):
                 assert made == direct_tile(z, x, y, flt), (z, x, y, flt)
                 compared += bool(made)
     assert compared > 60
+
+
+def test_an_aggregated_tile_is_32_cells_across_from_the_zoom_above(db, monkeypatch):
+    # A dense square of events: one point per cell of zoom z - 1, so at most 34 x 34 with the
+    # buffer, and about a quarter as many as cells of the tile's own zoom would make.
+    rng = random.Random(15)
+    Event.objects.bulk_create(
+        Event(
+            date=dt.date(2024, 5, 1),
+            event_type="Battles",
+            geom=Point(rng.uniform(36.0, 39.0), rng.uniform(34.0, 37.0), srid=4326),
+            status="published",
+        )
+        for _ in range(6000)
+    )
+    flush()
+    z = 7
+    x, y = tile_xy(37.5, 35.5, z)
+    monkeypatch.setattr(tiles, "_aggregated_sql", None)  # served from the pyramid
+    points = decode_events_layer(tiles.tile(z, x, y, EventFilter()))
+    assert tiles.cells_across(z) == 32 and tiles.cells_across(0) == 64
+    assert 500 < len(points) <= 34 * 34
+    assert all(p["cluster"] for p in points)
+    # The cells of the tile's own zoom, which it used to be drawn from, are three times as many.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(DISTINCT (cx, cy)) FROM events_tilecell WHERE zoom = %s", [z])
+        assert cursor.fetchone()[0] > 3 * len(points)
 
 
 def test_a_tile_by_the_edge_of_its_events_keeps_the_buffer_cells(db):
