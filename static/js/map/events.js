@@ -50,7 +50,9 @@ export function shapeSvg(type) {
 
 // estimate(params): a promise of about how many events the window holds (the page sums its
 // events chart); without it, or with an actor or text filter (the tiles have neither), markers.
-export function createEventLayer(map, api, { eventTypes, onSelect, onLoaded, estimate = null }) {
+// `markersAfter`: a promise the markers' download waits for (the page's first zones: a week of
+// events at a million is ~0.9 MB, which would compete with them); tiles start at once.
+export function createEventLayer(map, api, { eventTypes, onSelect, onLoaded, estimate = null, markersAfter = null }) {
   const types = new Map(eventTypes.map((type) => [type.value, type]));
   const fallback = { value: "", label: t("event.other"), shape: "circle", colour: "#666" };
   const icons = new Map();
@@ -211,6 +213,10 @@ export function createEventLayer(map, api, { eventTypes, onSelect, onLoaded, est
       if (wantedKey !== k) return;
       onLoaded?.(found.latest, found);
       return;
+    }
+    if (markersAfter) {
+      await markersAfter;
+      if (wantedKey !== k) return;
     }
     if (!cache.has(k)) {
       const promise = api.get("events", params).catch((error) => {

@@ -153,6 +153,7 @@ function start(map) {
     onSelect: showEvent,
     onLoaded: listEvents,
     estimate: estimateEvents,
+    markersAfter: chartsMayStart,
   });
 
   const layers = { zones: zones.layer, frontlines: frontlines.layer, events: events.layer, regions: regions.layer, places: places.layer };
