@@ -257,46 +257,39 @@ def changes(request: HttpRequest, values: dict) -> HttpResponse:
     )
 
 
-@api("stats_area")
-def stats_area(request: HttpRequest, values: dict) -> HttpResponse:
-    P.check_steps(values)
-    staff = _drafts(request, ZoneVersion)
-    args = (values["from"], values["to"], values["step"])
+def _series(
+    request: HttpRequest, kind: str, drafts: bool, args: tuple, compute: Callable[..., Any]
+) -> HttpResponse:
+    """A JSON series, compute(*args, staff=drafts), kept per process under the stamp of the
+    `kind` data the user sees (the map asks for the same whole-period series on every load)."""
     return _stamped(
         request,
-        state.ZONES,
-        drafts=staff,
-        key=("area", *args),
+        kind,
+        drafts=drafts,
+        key=(kind, *args),
         render=lambda stamp: _json_body(
             STATS_CACHE.get_or_compute(
-                ("area", *args, staff, stamp),
-                lambda: series.area_series(*args, staff=staff),
+                (kind, *args, drafts, stamp),
+                lambda: compute(*args, staff=drafts),
                 keep=stamp is not None,
             )
         ),
         content_type="application/json",
     )
+
+
+@api("stats_area")
+def stats_area(request: HttpRequest, values: dict) -> HttpResponse:
+    P.check_steps(values)
+    args = (values["from"], values["to"], values["step"])
+    return _series(request, state.ZONES, _drafts(request, ZoneVersion), args, series.area_series)
 
 
 @api("stats_events")
 def stats_events(request: HttpRequest, values: dict) -> HttpResponse:
     P.check_steps(values)
-    staff = _drafts(request, Event)
     args = (values["from"], values["to"], values["step"], values["by"])
-    return _stamped(
-        request,
-        state.EVENTS,
-        drafts=staff,
-        key=("events", *args),
-        render=lambda stamp: _json_body(
-            STATS_CACHE.get_or_compute(
-                ("events", *args, staff, stamp),
-                lambda: event_sql.counts(*args, staff=staff),
-                keep=stamp is not None,
-            )
-        ),
-        content_type="application/json",
-    )
+    return _series(request, state.EVENTS, _drafts(request, Event), args, event_sql.counts)
 
 
 def _json_body(data: Any) -> bytes:
