@@ -59,7 +59,7 @@ def test_the_upload_form_says_what_is_missing(admin_client, db):
     page = response.content.decode()
     assert "Upload a file or paste a report" in page
     changelist = reverse("admin:ingest_importrun_changelist")
-    assert f'<a href="{changelist}">Import runs</a> ›' in page  # the breadcrumbs lead back
+    assert f'&rsaquo; <a href="{changelist}">Import runs</a>' in page  # the breadcrumbs lead back
     assert ImportRun.objects.count() == 0
 
 

@@ -72,7 +72,7 @@ def test_the_merge_action_lists_the_suggested_events_with_distance_and_days_to_c
     assert 1.0 < kms[0] < 3.0 and 5.0 < kms[1] < 8.0
     assert str(scene["far"].pk) not in radios
     changelist = reverse("admin:ingest_candidate_changelist")
-    assert f'<a href="{changelist}">Candidates</a> ›' in page  # the breadcrumbs lead back
+    assert f'&rsaquo; <a href="{changelist}">Candidates</a>' in page  # the breadcrumbs lead back
     candidate.refresh_from_db()
     assert candidate.state == "pending"  # showing the choice changes nothing
 
