@@ -356,13 +356,14 @@ def event_tile(request: HttpRequest, values: dict) -> HttpResponse:
     flt = event_sql.EventFilter(
         start=values["start"], end=values["end"], types=values["type"] or [], staff=staff
     )
+    key = ("tile", z, x, y, flt.start, flt.end, tuple(sorted(flt.types)))
     response = _stamped(
         request,
         state.EVENTS,
         drafts=staff,
-        key=("tile", z, x, y, flt.start, flt.end, sorted(flt.types)),
+        key=key,
         render=lambda stamp: TILE_CACHE.get_or_compute(
-            ("tile", stamp, staff, z, x, y, flt.start, flt.end, tuple(sorted(flt.types))),
+            (*key, stamp, staff),
             lambda: event_tiles.tile(z, x, y, flt),
             keep=stamp is not None and z < event_tiles.DETAIL_ZOOM,
         ),
